@@ -1,0 +1,19 @@
+# The README's commands. Settings: ODOO_SRC, ECRM_VENV, ECRM_DB, ECRM_PORT, PG* (see README.md).
+SHELL := /bin/bash
+ECRM := bash tests/tooling/ecrm.sh
+DB ?= ecrm
+SIZE ?= demo
+SEED ?= 42
+ARGS ?=
+
+.PHONY: run test lint data bench pre-commit
+run:  ## install the four addons with demo data and serve Odoo on http://127.0.0.1:8069
+	@$(ECRM) run $(ARGS)
+test: ## every test of the four addons plus tests/, on a throwaway database
+	@$(ECRM) test $(ARGS)
+lint: ## ruff and pylint-odoo
+	@$(ECRM) lint
+data: ## generate customers and orders: make data DB=name SIZE=demo|small|medium|100k SEED=42
+	@$(ECRM) data --db $(DB) --size $(SIZE) --seed $(SEED) $(ARGS)
+bench: ## benchmarks under tests/benchmarks: make bench SIZE=small|100k
+	@$(ECRM) bench --size $(SIZE) $(ARGS)
