@@ -6,7 +6,7 @@ SIZE ?= demo
 SEED ?= 42
 ARGS ?=
 
-.PHONY: run test lint data bench pre-commit
+.PHONY: run test lint data bench i18n
 run:  ## install the four addons with demo data and serve Odoo on http://127.0.0.1:8069
 	@$(ECRM) run $(ARGS)
 test: ## every test of the four addons plus tests/, on a throwaway database
@@ -17,3 +17,5 @@ data: ## generate customers and orders: make data DB=name SIZE=demo|small|medium
 	@$(ECRM) data --db $(DB) --size $(SIZE) --seed $(SEED) $(ARGS)
 bench: ## benchmarks under tests/benchmarks: make bench SIZE=small|100k
 	@$(ECRM) bench --size $(SIZE) $(ARGS)
+i18n: ## export .pot files and refresh zh_CN.po (keeps existing translations): make i18n ARGS="--addons ecrm_loyalty"
+	@$(ECRM) i18n $(ARGS)

@@ -269,6 +269,28 @@ def cmd_data(args):
         os.unlink(conf)
 
 
+def cmd_i18n(args):
+    """Export each addon's .pot and refresh its zh_CN.po, keeping the translations it has."""
+    server = pg.find_server(say)
+    addons = args.addons.split(",") if args.addons else ADDONS
+    db = f"ecrm_i18n_{os.getpid()}"
+    conf = odoo_config(server, db=db)
+    try:
+        subprocess.check_call(odoo_cmd(conf, "-d", db, "-i", ",".join(addons), "--stop-after-init",
+                                       "--log-level", "warn", "--load-language", "zh_CN"))
+        for addon in addons:
+            i18n = ROOT / "addons" / addon / "i18n"
+            i18n.mkdir(exist_ok=True)
+            base = [str(VENV_PYTHON), str(ODOO_SRC / "odoo-bin"), "i18n", "export", "-c", conf, "-d", db]
+            subprocess.check_call([*base, "-l", "pot", "-o", str(i18n / f"{addon}.pot"), addon])
+            subprocess.check_call([*base, "-l", "zh_CN", "-o", str(i18n / "zh_CN.po"), addon])
+            say(f"{addon}: {i18n / (addon + '.pot')} and {i18n / 'zh_CN.po'} written")
+    finally:
+        os.unlink(conf)
+        server.drop_database(db, STATE_DIR / "filestore")
+    return 0
+
+
 def cmd_lint(args):
     rc = 0
     say("ruff check")
@@ -323,6 +345,10 @@ def main():
     data.add_argument("--seed", type=int, default=42)
     data.add_argument("--create", action="store_true", help="create the database with the four addons first")
     data.set_defaults(func=cmd_data)
+
+    i18n = sub.add_parser("i18n", help="export the .pot files and refresh the zh_CN.po files")
+    i18n.add_argument("--addons", help="comma-separated subset of the addons (default: all four)")
+    i18n.set_defaults(func=cmd_i18n)
 
     lint = sub.add_parser("lint", help="ruff and pylint-odoo")
     lint.set_defaults(func=cmd_lint)
