@@ -8,7 +8,6 @@ import os
 
 import psycopg2
 import pytest
-
 from harness.rpc import JsonRpc, XmlRpc
 from harness.server import OdooServer
 
