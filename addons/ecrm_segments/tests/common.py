@@ -7,7 +7,9 @@ class EcrmCase(TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True, mail_notrack=True, no_reset_password=True))
+        cls.env = cls.env(
+            context=dict(cls.env.context, tracking_disable=True, mail_notrack=True, no_reset_password=True)
+        )
         cls.company = cls.env.company
         cls.ecrm_user = new_test_user(cls.env, login="ecrm_user", groups="ecrm_segments.ecrm_group_user")
         cls.ecrm_manager = new_test_user(cls.env, login="ecrm_manager", groups="ecrm_segments.ecrm_group_manager")
