@@ -280,6 +280,8 @@ def cmd_test(args):
             server.drop_database(db, STATE_DIR / "filestore")
         else:
             say(f"Kept database {db!r}")
+    if not failed and log_path.exists():
+        log_path.unlink()  # keep the Odoo log only when something failed
     say(f"Test command took {time.time() - started:.0f} s")
     print(f"{passed} passed, {failed} failed", flush=True)
     return 1 if failed else 0
