@@ -50,26 +50,16 @@ class Params:
     """The knobs of the model; the defaults give ~10 orders per customer over 2.5 years."""
 
     window_days: int = 913  # orders span the 2.5 years before "today"
-    acquisition_skew: float = (
-        0.8  # acquisition at window * U**skew: more customers joined recently
-    )
-    rate_shape: float = (
-        0.9  # r: purchase rate lambda ~ Gamma(r, scale=1/alpha), per day
-    )
-    rate_alpha: float = (
-        10.5  # alpha: mean rate r/alpha = one order every ~12 days while alive
-    )
+    acquisition_skew: float = 0.8  # acquisition at window * U**skew: more customers joined recently
+    rate_shape: float = 0.9  # r: purchase rate lambda ~ Gamma(r, scale=1/alpha), per day
+    rate_alpha: float = 10.0  # alpha: mean rate r/alpha = one order every ~11 days while alive
     dropout_a: float = 1.1  # p ~ Beta(a, b): dropout probability after each purchase
     dropout_b: float = 8.0
     spend_shape: float = 4.0  # order value ~ Gamma(spend_shape, scale=1/nu)
     spend_q: float = 3.5  # nu ~ Gamma(spend_q, scale=1/spend_gamma)
-    spend_gamma: float = (
-        50.0  # mean order value spend_shape * spend_gamma / (spend_q - 1) = 80
-    )
+    spend_gamma: float = 50.0  # mean order value spend_shape * spend_gamma / (spend_q - 1) = 80
     zh_share: float = 0.5  # share of customers in Chinese (the rest en_US)
-    us_share: float = (
-        0.6  # of the English-speaking customers, share in the US (the rest in the UK)
-    )
+    us_share: float = 0.6  # of the English-speaking customers, share in the US (the rest in the UK)
     promo_share: float = 0.25  # promotion-sensitive customers
     promo_rate_sensitive: float = 0.45  # share of their orders with discounted lines
     promo_rate_other: float = 0.04
@@ -77,16 +67,10 @@ class Params:
     cart_rate: float = 0.25  # share of still-active customers with an open cart
     cart_days: int = 21  # open carts are at most this old
     lines_extra_mean: float = 0.7  # lines per order = 1 + Poisson(this), at most 6
-    favourite_share: float = (
-        0.55  # share of lines taken from the customer's favourite category
-    )
-    new_product_share: float = (
-        0.08  # "newly launched" products, created in the last new_product_days
-    )
+    favourite_share: float = 0.55  # share of lines taken from the customer's favourite category
+    new_product_share: float = 0.08  # "newly launched" products, created in the last new_product_days
     new_product_days: int = 45
-    refund_share: float = (
-        0.01  # refunded orders: min(refund_share * confirmed orders, refund_cap)
-    )
+    refund_share: float = 0.01  # refunded orders: min(refund_share * confirmed orders, refund_cap)
     refund_cap: int = 300
     full_refund_share: float = 0.4
 
@@ -110,16 +94,10 @@ class Plan:
     today: datetime.date
     params: Params
     categories: list  # [(name_en, name_zh)]
-    products: (
-        pd.DataFrame
-    )  # code, name_en, name_zh, categ, price_cents, created, is_new
-    customers: (
-        pd.DataFrame
-    )  # name, email, phone, city, country, lang, birthday, created, model parameters...
+    products: pd.DataFrame  # code, name_en, name_zh, categ, price_cents, created, is_new
+    customers: pd.DataFrame  # name, email, phone, city, country, lang, birthday, created, model parameters...
     orders: pd.DataFrame  # customer, date_order, state, discount, amount_cents(_global) (sorted by date_order)
-    lines: (
-        pd.DataFrame
-    )  # order, sequence, product, qty, price_cents, discount, raw, subtotal_cents
+    lines: pd.DataFrame  # order, sequence, product, qty, price_cents, discount, raw, subtotal_cents
     refunds: pd.DataFrame  # order, kind (full/partial), date, line, qty, price_cents
 
     def digest(self):
@@ -162,9 +140,7 @@ def _make_products(rng, n, params, today, window_start):
         mine = [(ci, ii, pi) for ii in range(len(items)) for pi in range(len(packs))]
         per_category.append([mine[k] for k in rng.permutation(len(mine))])
     depth = max(len(c) for c in per_category)
-    for rank in range(
-        depth
-    ):  # round robin over categories: every size has every category
+    for rank in range(depth):  # round robin over categories: every size has every category
         combos.extend(c[rank] for c in per_category if rank < len(c))
     combos = combos[:n]
     rows = []
@@ -174,7 +150,7 @@ def _make_products(rng, n, params, today, window_start):
         item_en, item_zh, base = items[ii]
         pack_en, pack_zh, factor = packs[pi]
         price = base * factor * jit
-        cents = max(190, int(round(price)) * 100 - 10)  # 27.90, 4.90, ...
+        cents = max(190, round(float(price)) * 100 - 10)  # 27.90, 4.90, ...
         rows.append(
             (
                 f"EC-{ci + 1:02d}{ii + 1:02d}{pi + 1}",
@@ -184,9 +160,7 @@ def _make_products(rng, n, params, today, window_start):
                 cents,
             )
         )
-    products = pd.DataFrame(
-        rows, columns=["code", "name_en", "name_zh", "categ", "price_cents"]
-    )
+    products = pd.DataFrame(rows, columns=["code", "name_en", "name_zh", "categ", "price_cents"])
     # popularity follows a Zipf-like law over a random ranking
     products["popularity"] = 1.0 / (rng.permutation(len(products)) + 3.0)
     n_new = max(1, round(len(products) * params.new_product_share))
@@ -269,18 +243,14 @@ def _make_customers(rng, n, params):
             c2, p2 = catalog.ZH_GIVEN[g2[i]]
             given, given_py = (c1 + c2, p1 + p2) if two_chars[i] else (c1, p1)
             names.append(s + given)
-            emails.append(
-                f"{given_py}.{s_py}{i + 1}@{catalog.ZH_MAIL_DOMAINS[domain[i] % 3]}"
-            )
+            emails.append(f"{given_py}.{s_py}{i + 1}@{catalog.ZH_MAIL_DOMAINS[domain[i] % 3]}")
             d = f"{digits[i]:08d}"
             phones.append(f"+86 {prefix[i]} {d[:4]} {d[4:]}")
             cities.append(catalog.ZH_CITIES[zh_city[i]][0])
         else:
             f, la = catalog.EN_FIRST[first[i]], catalog.EN_LAST[last[i]]
             names.append(f"{f} {la}")
-            emails.append(
-                f"{f.lower()}.{la.lower()}{i + 1}@{catalog.EN_MAIL_DOMAINS[domain[i] % 4]}"
-            )
+            emails.append(f"{f.lower()}.{la.lower()}{i + 1}@{catalog.EN_MAIL_DOMAINS[domain[i] % 4]}")
             if country[i] == "US":
                 phones.append(f"+1 {area[i]}-555-01{fiction[i]:02d}")
                 cities.append(catalog.US_CITIES[us_city[i]][0])
@@ -309,9 +279,7 @@ def _simulate(rng, customers, params):
     p = rng.beta(params.dropout_a, params.dropout_b, size=n)
     nu = rng.gamma(params.spend_q, 1.0 / params.spend_gamma, size=n)
     remaining = window - acq
-    lifetime = rng.geometric(
-        p
-    )  # purchases before dropping out, the first included (if nothing stopped it)
+    lifetime = rng.geometric(p)  # purchases before dropping out, the first included (if nothing stopped it)
     expected = lam * remaining
     cap = np.ceil(expected + 6 * np.sqrt(expected) + 10).astype(np.int64)
     n_gaps = np.minimum(lifetime, cap) - 1
@@ -320,9 +288,7 @@ def _simulate(rng, customers, params):
     gaps = rng.exponential(1.0, size=total) / lam[owner]
     csum = np.cumsum(gaps)
     starts = np.cumsum(n_gaps) - n_gaps
-    before = np.concatenate([[0.0], csum])[
-        starts
-    ]  # cumulative sum before each customer's first gap
+    before = np.concatenate([[0.0], csum])[starts]  # cumulative sum before each customer's first gap
     times = csum - np.repeat(before, n_gaps)
     inside = times < remaining[owner]
     repeat_owner = owner[inside]
@@ -347,10 +313,7 @@ def make_plan(size, seed, today, params=None):
     rngs = dict(
         zip(
             STREAMS,
-            (
-                np.random.default_rng(s)
-                for s in np.random.SeedSequence(seed).spawn(len(STREAMS))
-            ),
+            (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(len(STREAMS))),
         )
     )
     window = params.window_days
@@ -362,12 +325,7 @@ def make_plan(size, seed, today, params=None):
     customers = _make_customers(rng, spec.customers, params)
     n = len(customers)
     customers["promo"] = rng.random(n) < params.promo_share
-    cat_weight = (
-        products.groupby("categ")["popularity"]
-        .sum()
-        .reindex(range(n_cat), fill_value=0)
-        .to_numpy()
-    )
+    cat_weight = products.groupby("categ")["popularity"].sum().reindex(range(n_cat), fill_value=0).to_numpy()
     customers["favourite"] = _weighted(rng, cat_weight, n)
 
     rng = rngs["behaviour"]
@@ -389,19 +347,11 @@ def make_plan(size, seed, today, params=None):
     n_orders = len(all_owner)
     # day from the simulation, time of day from the hourly profile
     day = np.floor(all_time)
-    seconds = _weighted(rng, HOUR_WEIGHTS, n_orders) * 3600 + rng.integers(
-        0, 3600, n_orders
-    )
-    date_order = np.datetime64(today, "s") + ((day - window) * 86400 + seconds).astype(
-        "timedelta64[s]"
-    )
+    seconds = _weighted(rng, HOUR_WEIGHTS, n_orders) * 3600 + rng.integers(0, 3600, n_orders)
+    date_order = np.datetime64(today, "s") + ((day - window) * 86400 + seconds).astype("timedelta64[s]")
     promo = customers["promo"].to_numpy()[all_owner]
-    discounted = rng.random(n_orders) < np.where(
-        promo, params.promo_rate_sensitive, params.promo_rate_other
-    )
-    discount = np.where(
-        discounted, DISCOUNTS[_weighted(rng, DISCOUNT_WEIGHTS, n_orders)], 0
-    )
+    discounted = rng.random(n_orders) < np.where(promo, params.promo_rate_sensitive, params.promo_rate_other)
+    discount = np.where(discounted, DISCOUNTS[_weighted(rng, DISCOUNT_WEIGHTS, n_orders)], 0)
     nu = customers["spend_nu"].to_numpy()[all_owner]
     value = rng.gamma(params.spend_shape, 1.0 / nu)
     n_lines = np.minimum(1 + rng.poisson(params.lines_extra_mean, n_orders), 6)
@@ -415,38 +365,24 @@ def make_plan(size, seed, today, params=None):
             "n_lines": n_lines,
         }
     )
-    orders = orders.sort_values(["date_order", "customer"], kind="stable").reset_index(
-        drop=True
-    )
+    orders = orders.sort_values(["date_order", "customer"], kind="stable").reset_index(drop=True)
 
     # customers sign up shortly before their first order
-    first_order = (
-        orders.groupby("customer")["date_order"].min().reindex(range(n)).to_numpy()
-    )
+    first_order = orders.groupby("customer")["date_order"].min().reindex(range(n)).to_numpy()
     signup = rng.uniform(0, 3 * 86400, n).astype("timedelta64[s]")
     customers["created"] = first_order - signup
-    customers["birthday"] = np.datetime64(today, "D") - np.round(
-        customers.pop("age_days").to_numpy()
-    ).astype("timedelta64[D]")
+    customers["birthday"] = np.datetime64(today, "D") - np.round(customers.pop("age_days").to_numpy()).astype(
+        "timedelta64[D]"
+    )
 
     lines = _make_lines(rngs["lines"], orders, customers, products, params)
     by_order = lines.groupby("order")
     # the order total as Odoo rounds it: the sum of rounded lines ("round per line"), or the rounded sum of
     # the lines ("round globally", the default of a new company)
-    orders["amount_cents"] = (
-        by_order["subtotal_cents"]
-        .sum()
-        .reindex(range(len(orders)), fill_value=0)
-        .to_numpy()
-    )
+    orders["amount_cents"] = by_order["subtotal_cents"].sum().reindex(range(len(orders)), fill_value=0).to_numpy()
     raw = by_order["raw"].sum().reindex(range(len(orders)), fill_value=0).to_numpy()
     orders["amount_cents_global"] = (raw + 50) // 100
-    orders["n_lines"] = (
-        lines.groupby("order")
-        .size()
-        .reindex(range(len(orders)), fill_value=0)
-        .to_numpy()
-    )
+    orders["n_lines"] = lines.groupby("order").size().reindex(range(len(orders)), fill_value=0).to_numpy()
     orders = orders.drop(columns=["value"])
 
     refunds = _make_refunds(rngs["refunds"], orders, lines, today, params)
@@ -501,18 +437,14 @@ def _make_lines(rng, orders, customers, products, params):
     lines = lines.drop_duplicates(["order", "product"]).reset_index(drop=True)
     lines["sequence"] = 10 * (lines.groupby("order").cumcount() + 1)
     # what Odoo computes for an untaxed line: price * (1 - discount / 100) * qty, rounded half-up to the cent
-    lines["raw"] = (
-        lines["price_cents"] * (100 - lines["discount"]) * lines["qty"]
-    )  # in hundredths of a cent
+    lines["raw"] = lines["price_cents"] * (100 - lines["discount"]) * lines["qty"]  # in hundredths of a cent
     lines["subtotal_cents"] = (lines["raw"] + 50) // 100
     return lines
 
 
 def _make_refunds(rng, orders, lines, today, params):
     confirmed = orders["state"].to_numpy() == "sale"
-    old_enough = orders["date_order"].to_numpy() < np.datetime64(
-        today, "s"
-    ) - np.timedelta64(14, "D")
+    old_enough = orders["date_order"].to_numpy() < np.datetime64(today, "s") - np.timedelta64(14, "D")
     candidates = np.flatnonzero(confirmed & old_enough)
     n = min(
         max(round(params.refund_share * confirmed.sum()), min(3, len(candidates))),
@@ -523,9 +455,9 @@ def _make_refunds(rng, orders, lines, today, params):
     kinds = np.where(rng.random(n) < params.full_refund_share, "full", "partial")
     kinds[:2] = ["full", "partial"][: min(2, n)]  # both kinds exist at every size
     delay = rng.integers(3, 30, size=n).astype("timedelta64[D]")
-    date = (
-        orders["date_order"].to_numpy()[chosen].astype("datetime64[D]") + delay
-    ).clip(max=np.datetime64(today, "D") - 1)
+    date = (orders["date_order"].to_numpy()[chosen].astype("datetime64[D]") + delay).clip(
+        max=np.datetime64(today, "D") - 1
+    )
     # a partial refund credits part of the order's first line: half its quantity, or half its price if it is one
     first_line = lines.groupby("order").head(1).set_index("order")
     qty = first_line["qty"].reindex(chosen).to_numpy()
