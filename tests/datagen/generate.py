@@ -296,14 +296,13 @@ class Writer:
             root = Category.search([("name", "=", "Shop"), ("parent_id", "=", False)], limit=1)
             if not root:
                 root = Category.create({"name": "Shop"})
-                root.update_field_translations("name", {"zh_CN": "商城"})
             existing = {c.name: c for c in Category.search([("parent_id", "=", root.id)])}
             categories = []
-            for name_en, name_zh in plan.categories:
+            # product category names are not translatable in Odoo: English only
+            for name_en, _name_zh in plan.categories:
                 category = existing.get(name_en)
                 if not category:
                     category = Category.create({"name": name_en, "parent_id": root.id})
-                    category.update_field_translations("name", {"zh_CN": name_zh})
                 categories.append(category)
             Product = env["product.product"].with_context(active_test=False)
             products = plan.products
