@@ -51,6 +51,7 @@ def write_config(workdir):
         f"db_port = {params['port']}\n"
         f"db_user = {params['user']}\n"
         f"db_password = {params['password'] or ''}\n"
+        "http_interface = 127.0.0.1\n"
     )
     return conf
 
@@ -105,21 +106,26 @@ def main():
         install = time.perf_counter() - started
 
         started = time.perf_counter()
-        result = subprocess.run(
+        proc = subprocess.Popen(
             [sys.executable, str(ROOT / "tests/datagen/generate.py"), "--config", str(conf), "-d", db,
              "--size", args.size, "--seed", str(args.seed)],
-            check=False, capture_output=True, text=True,
+            stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
+        progress = []
+        for line in proc.stderr:  # show the generator's progress as it comes
+            sys.stderr.write(line)
+            progress.append(line)
+        returncode = proc.wait()
         seconds = time.perf_counter() - started
-        sys.stderr.write(result.stderr)
-        if result.returncode:
-            print(f"bench_datagen: the generator failed (exit status {result.returncode})")
+        stderr = "".join(progress)
+        if returncode:
+            print(f"bench_datagen: the generator failed (exit status {returncode})")
             return 1
         counts = {
             key: int(value.replace(",", ""))
             for key, value in re.findall(
                 r"\b(customers|orders|lines) ([\d,]+)",
-                result.stderr.split("summary:")[-1],
+                stderr.split("summary:")[-1],
             )
         }
         rows = counts.get("customers", 0) + counts.get("orders", 0) + counts.get("lines", 0)
