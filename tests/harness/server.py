@@ -71,11 +71,13 @@ class OdooServer:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"Odoo exited with {self.proc.returncode}; log:\n{self.log_tail()}")
             try:
-                if requests.get(f"{self.url}/web/health", timeout=2).status_code == 200:
+                # while the registry loads, /web/health may take longer than one attempt's timeout
+                if requests.get(f"{self.url}/web/health", timeout=10).status_code == 200:
                     return self
-            except requests.ConnectionError:
+            except requests.RequestException:
                 pass
             time.sleep(0.5)
+        self.stop()
         raise RuntimeError(f"Odoo did not answer on {self.url} within {timeout}s; log:\n{self.log_tail()}")
 
     def stop(self):

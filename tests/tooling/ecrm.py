@@ -308,6 +308,8 @@ def cmd_data(args):
         ]
         if args.create:
             cmd.append("--create")
+        if args.append:
+            cmd.append("--append")
         return subprocess.call(cmd)
     finally:
         os.unlink(conf)
@@ -403,9 +405,10 @@ def main():
 
     data = sub.add_parser("data", help="generate customers and orders into a database")
     data.add_argument("--db", required=True)
-    data.add_argument("--size", default="demo", help="demo, small, medium, 100k (see tests/datagen)")
+    data.add_argument("--size", default="demo", help="tiny, demo, small, medium, 100k (see tests/datagen)")
     data.add_argument("--seed", type=int, default=42)
     data.add_argument("--create", action="store_true", help="create the database with the four addons first")
+    data.add_argument("--append", action="store_true", help="add more data to a database that has some already")
     data.set_defaults(func=cmd_data)
 
     i18n = sub.add_parser("i18n", help="export the .pot files and refresh the zh_CN.po files")
