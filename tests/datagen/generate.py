@@ -29,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 
-from datagen import sampling
+from datagen import sampling  # noqa: E402  (after the sys.path set-up above)
 
 ADDONS = ["ecrm_segments", "ecrm_loyalty", "ecrm_marketing", "ecrm_helpdesk"]
 SEED_PARAM = "ecrm.demo_data_seed"
@@ -241,7 +241,7 @@ class Writer:
         try:
             with self.cr.savepoint(flush=False):
                 self.cr.execute("SET LOCAL session_replication_role = replica")
-        except Exception:  # noqa: BLE001 - not a superuser: keep the checks
+        except Exception:
             say("foreign keys checked row by row (the database role is not a superuser): the insert is slower")
             return False
         return True
@@ -743,7 +743,7 @@ class Writer:
                 if not cancel:
                     # partial: credit part of the first line, drop the others
                     for reversal, row in zip(reversals, subset.itertuples()):
-                        product_lines = reversal.invoice_line_ids.filtered(lambda l: l.display_type == "product")
+                        product_lines = reversal.invoice_line_ids.filtered(lambda aml: aml.display_type == "product")
                         first, others = product_lines[:1], product_lines[1:]
                         commands = [(2, line.id) for line in others]
                         commands.append(
