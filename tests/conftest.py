@@ -5,12 +5,15 @@ installed already). Run alone, ``pytest tests`` creates such a database and drop
 """
 
 import os
+import sys
 
 import psycopg2
 import pytest
-
 from harness.rpc import JsonRpc, XmlRpc
-from harness.server import OdooServer
+from harness.server import OdooServer, odoo_src
+
+# tests that read Odoo's own code (e.g. its configuration options) import it from the source tree
+sys.path.insert(0, str(odoo_src()))
 
 ADMIN = ("admin", "admin")
 

@@ -1,7 +1,6 @@
 """An external storefront drives Odoo over RPC: customer, quotation, confirmation."""
 
 import pytest
-
 from harness.rpc import RpcError
 
 pytestmark = pytest.mark.e2e
@@ -9,7 +8,8 @@ pytestmark = pytest.mark.e2e
 
 def test_addons_installed(rpc):
     modules = rpc.execute(
-        "ir.module.module", "search_read",
+        "ir.module.module",
+        "search_read",
         [("name", "in", ["ecrm_segments", "ecrm_loyalty", "ecrm_marketing", "ecrm_helpdesk"])],
         fields=["name", "state"],
     )
@@ -23,14 +23,16 @@ def test_addons_installed(rpc):
 
 def test_customer_quotation_confirm_over_jsonrpc(rpc):
     partner_id = rpc.execute(
-        "res.partner", "create",
+        "res.partner",
+        "create",
         {"name": "王小明 (storefront)", "email": "xiaoming@example.cn", "phone": "+86 138 0000 0000", "city": "上海"},
     )
     product_id = rpc.execute(
         "product.product", "create", {"name": "Storefront tea set", "type": "consu", "list_price": 88.0}
     )
     order_id = rpc.execute(
-        "sale.order", "create",
+        "sale.order",
+        "create",
         {
             "partner_id": partner_id,
             "order_line": [(0, 0, {"product_id": product_id, "product_uom_qty": 3, "price_unit": 88.0})],

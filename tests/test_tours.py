@@ -1,7 +1,6 @@
 """Browser tours in headless Chromium against the running server."""
 
 import pytest
-
 from harness.browser import run_tour
 
 pytestmark = pytest.mark.tour

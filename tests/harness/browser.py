@@ -56,8 +56,13 @@ class Browser:
         self.artifacts_dir = Path(artifacts_dir)
         self.profile = Path(tempfile.mkdtemp(prefix="ecrm-chromium-"))
         self.proc = subprocess.Popen(
-            [chromium_binary(), *CHROMIUM_FLAGS, f"--remote-debugging-port={port}",
-             f"--user-data-dir={self.profile}", "about:blank"],
+            [
+                chromium_binary(),
+                *CHROMIUM_FLAGS,
+                f"--remote-debugging-port={port}",
+                f"--user-data-dir={self.profile}",
+                "about:blank",
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -158,7 +163,7 @@ def login_session(base_url, db, login, password):
 
 def run_tour(server, tour_name, login="admin", password="admin", url_path="/odoo", timeout=120):
     """Run ``tour_name`` as ``login`` on ``server`` (a harness OdooServer); raise TourFailed on failure."""
-    from .server import free_port  # noqa: PLC0415
+    from .server import free_port
 
     session_id = login_session(server.url, server.db, login, password)
     browser = Browser(free_port(), server.workdir)
@@ -175,14 +180,21 @@ def run_tour(server, tour_name, login="admin", password="admin", url_path="/odoo
             if time.time() > deadline:
                 raise TourFailed(f"tour {tour_name!r} never became ready (is it in web.assets_tests?)")
             time.sleep(0.25)
-        options = {"stepDelay": 0, "keepWatchBrowser": False, "debug": False, "startUrl": url_path,
-                   "delayToCheckUndeterminisms": 0}
+        options = {
+            "stepDelay": 0,
+            "keepWatchBrowser": False,
+            "debug": False,
+            "startUrl": url_path,
+            "delayToCheckUndeterminisms": 0,
+        }
         browser.send("Runtime.evaluate", expression=f"odoo.startTour({json.dumps(tour_name)}, {json.dumps(options)})")
         deadline = time.time() + timeout
         while True:
             remaining = deadline - time.time()
             if remaining <= 0:
-                raise TourFailed(f"tour {tour_name!r} timed out after {timeout}s; console:\n" + "\n".join(console[-30:]))
+                raise TourFailed(
+                    f"tour {tour_name!r} timed out after {timeout}s; console:\n" + "\n".join(console[-30:])
+                )
             try:
                 event = browser._events.get(timeout=min(remaining, 1.0))
             except queue.Empty:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import pg  # noqa: E402
+import pg
 
 ROOT = Path(__file__).resolve().parents[2]
 ADDONS = ["ecrm_segments", "ecrm_loyalty", "ecrm_marketing", "ecrm_helpdesk"]
@@ -27,7 +27,9 @@ VENV_PYTHON = Path(sys.executable)
 LOG_LINE = re.compile(
     r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \d+ (?P<level>[A-Z]+) (?P<db>\S+) (?P<logger>[\w.]+): (?P<msg>.*)$"
 )
-RESULT_LINE = re.compile(r"(?P<failed>\d+) failed, (?P<errors>\d+) error\(s\) of (?P<run>\d+) tests when loading database")
+RESULT_LINE = re.compile(
+    r"(?P<failed>\d+) failed, (?P<errors>\d+) error\(s\) of (?P<run>\d+) tests when loading database"
+)
 
 
 def say(message):
@@ -154,8 +156,21 @@ def run_odoo_tests(server, db, addons, report, log_path):
     conf = odoo_config(server, db=db, http_port=port)
     tags = ",".join(f"/{name}" for name in addons)
     cmd = odoo_cmd(
-        conf, "-d", db, "-i", ",".join(addons), "--test-enable", "--test-tags", tags,
-        "--stop-after-init", "--workers", "0", "--max-cron-threads", "0", "--log-level", "info",
+        conf,
+        "-d",
+        db,
+        "-i",
+        ",".join(addons),
+        "--test-enable",
+        "--test-tags",
+        tags,
+        "--stop-after-init",
+        "--workers",
+        "0",
+        "--max-cron-threads",
+        "0",
+        "--log-level",
+        "info",
     )
     say(f"Installing {', '.join(addons)} into {db!r} and running their Odoo tests (log: {log_path})")
     with open(log_path, "w") as log:
@@ -163,7 +178,12 @@ def run_odoo_tests(server, db, addons, report, log_path):
         for line in proc.stdout:
             log.write(line)
             report.feed(line.rstrip("\n"))
-            if " ERROR " in line or " CRITICAL " in line or " FAIL: " in line or line.startswith(("FAIL", "ERROR", "Traceback")):
+            if (
+                " ERROR " in line
+                or " CRITICAL " in line
+                or " FAIL: " in line
+                or line.startswith(("FAIL", "ERROR", "Traceback"))
+            ):
                 sys.stdout.write(line)
             elif "odoo.addons.ecrm_" in line and " INFO " in line and "Ran " not in line:
                 # progress of our own tests
@@ -184,13 +204,22 @@ def run_pytest(server, db, pytest_args):
     """Run the pytest tests under tests/ against ``db``; return (passed, failed)."""
     junit = Path(tempfile.mkstemp(prefix="ecrm-pytest-", suffix=".xml", dir=STATE_DIR)[1])
     env = dict(os.environ, ECRM_TEST_DB=db, ECRM_ODOO_SRC=str(ODOO_SRC), **server.env())
-    cmd = [str(VENV_PYTHON), "-m", "pytest", str(ROOT / "tests"), "-p", "no:cacheprovider",
-           f"--junitxml={junit}", "-q", *pytest_args]
+    cmd = [
+        str(VENV_PYTHON),
+        "-m",
+        "pytest",
+        str(ROOT / "tests"),
+        "-p",
+        "no:cacheprovider",
+        f"--junitxml={junit}",
+        "-q",
+        *pytest_args,
+    ]
     say("Running the pytest tests under tests/ (end-to-end over RPC, browser tours)")
     rc = subprocess.call(cmd, env=env, cwd=ROOT)
     passed = failed = 0
     try:
-        import xml.etree.ElementTree as ET  # noqa: PLC0415
+        import xml.etree.ElementTree as ET
 
         for suite in ET.parse(junit).getroot().iter("testsuite"):
             total = int(suite.get("tests", 0))
@@ -232,12 +261,15 @@ def cmd_test(args):
             bad_tests = report.failed + report.errors
             passed += max(report.runs - bad_tests - report.skipped, 0)
             failed += bad_tests + len(report.problems)
-            say(f"Odoo tests: {report.runs} run, {report.failed} failed, {report.errors} errors, "
-                f"{report.skipped} skipped, {len(report.problems) - report.skipped} other problem(s) in the log")
+            say(
+                f"Odoo tests: {report.runs} run, {report.failed} failed, {report.errors} errors, "
+                f"{report.skipped} skipped, {len(report.problems) - report.skipped} other problem(s) in the log"
+            )
         else:
             conf = odoo_config(server, db=db)
-            subprocess.check_call(odoo_cmd(conf, "-d", db, "-i", ",".join(addons), "--stop-after-init",
-                                           "--log-level", "warn"))
+            subprocess.check_call(
+                odoo_cmd(conf, "-d", db, "-i", ",".join(addons), "--stop-after-init", "--log-level", "warn")
+            )
             os.unlink(conf)
         if not args.odoo_only:
             p, f = run_pytest(server, db, args.pytest_args)
@@ -248,6 +280,8 @@ def cmd_test(args):
             server.drop_database(db, STATE_DIR / "filestore")
         else:
             say(f"Kept database {db!r}")
+    if not failed and log_path.exists():
+        log_path.unlink()  # keep the Odoo log only when something failed
     say(f"Test command took {time.time() - started:.0f} s")
     print(f"{passed} passed, {failed} failed", flush=True)
     return 1 if failed else 0
@@ -260,8 +294,18 @@ def cmd_data(args):
     server = pg.find_server(say)
     conf = odoo_config(server, db=args.db)
     try:
-        cmd = [str(VENV_PYTHON), str(ROOT / "tests/datagen/generate.py"), "--config", conf, "-d", args.db,
-               "--size", args.size, "--seed", str(args.seed)]
+        cmd = [
+            str(VENV_PYTHON),
+            str(ROOT / "tests/datagen/generate.py"),
+            "--config",
+            conf,
+            "-d",
+            args.db,
+            "--size",
+            args.size,
+            "--seed",
+            str(args.seed),
+        ]
         if args.create:
             cmd.append("--create")
         return subprocess.call(cmd)
@@ -276,8 +320,20 @@ def cmd_i18n(args):
     db = f"ecrm_i18n_{os.getpid()}"
     conf = odoo_config(server, db=db)
     try:
-        subprocess.check_call(odoo_cmd(conf, "-d", db, "-i", ",".join(addons), "--stop-after-init",
-                                       "--log-level", "warn", "--load-language", "zh_CN"))
+        subprocess.check_call(
+            odoo_cmd(
+                conf,
+                "-d",
+                db,
+                "-i",
+                ",".join(addons),
+                "--stop-after-init",
+                "--log-level",
+                "warn",
+                "--load-language",
+                "zh_CN",
+            )
+        )
         for addon in addons:
             i18n = ROOT / "addons" / addon / "i18n"
             i18n.mkdir(exist_ok=True)
@@ -299,8 +355,14 @@ def cmd_lint(args):
     rc |= subprocess.call([str(VENV_PYTHON), "-m", "ruff", "format", "--check", "addons", "tests"], cwd=ROOT)
     say("pylint-odoo (OCA mandatory checks)")
     rc |= subprocess.call(
-        [str(VENV_PYTHON), "-m", "pylint", "--rcfile", str(ROOT / ".pylintrc"), *sorted(
-            str(p) for p in (ROOT / "addons").iterdir() if (p / "__manifest__.py").exists())],
+        [
+            str(VENV_PYTHON),
+            "-m",
+            "pylint",
+            "--rcfile",
+            str(ROOT / ".pylintrc"),
+            *sorted(str(p) for p in (ROOT / "addons").iterdir() if (p / "__manifest__.py").exists()),
+        ],
         cwd=ROOT,
     )
     say("lint " + ("failed" if rc else "passed"))

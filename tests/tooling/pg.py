@@ -143,10 +143,19 @@ def _private_cluster(user, say):
         subprocess.check_call([initdb, "-D", str(data), "-U", user, "--auth=trust", "-E", "UTF8"])
     server = Server("127.0.0.1", PRIVATE_PORT, user, None, "private cluster")
     if not server.alive():
-        subprocess.check_call([
-            os.path.join(bindir, "pg_ctl"), "-D", str(data), "-l", str(data / "server.log"), "-w",
-            "-o", f"-p {PRIVATE_PORT} -k /tmp -c listen_addresses=127.0.0.1", "start",
-        ])
+        subprocess.check_call(
+            [
+                os.path.join(bindir, "pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(data / "server.log"),
+                "-w",
+                "-o",
+                f"-p {PRIVATE_PORT} -k /tmp -c listen_addresses=127.0.0.1",
+                "start",
+            ]
+        )
     say(f"PostgreSQL: private cluster {data} on 127.0.0.1:{PRIVATE_PORT} as {user}")
     return server
 
@@ -160,7 +169,7 @@ def free_port():
 def check_browser(say):
     """Browser tours need Chromium and websocket-client; without them Odoo only warns."""
     try:
-        import websocket  # noqa: F401, PLC0415
+        import websocket  # noqa: F401
     except ImportError:
         sys.exit("[ecrm] The Python package websocket-client is missing: browser tours would be skipped.")
     for name in ("chromium", "chromium-browser", "google-chrome"):

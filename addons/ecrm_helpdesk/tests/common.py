@@ -9,5 +9,9 @@ class EcrmHelpdeskCase(EcrmCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.helpdesk_user = new_test_user(cls.env, login="helpdesk_user", groups="ecrm_helpdesk.ecrm_helpdesk_group_user")
-        cls.helpdesk_manager = new_test_user(cls.env, login="helpdesk_manager", groups="ecrm_helpdesk.ecrm_helpdesk_group_manager")
+        cls.helpdesk_user = new_test_user(
+            cls.env, login="helpdesk_user", groups="ecrm_helpdesk.ecrm_helpdesk_group_user"
+        )
+        cls.helpdesk_manager = new_test_user(
+            cls.env, login="helpdesk_manager", groups="ecrm_helpdesk.ecrm_helpdesk_group_manager"
+        )

@@ -10,4 +10,6 @@ class EcrmLoyaltyCase(EcrmCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.loyalty_user = new_test_user(cls.env, login="loyalty_user", groups="ecrm_loyalty.ecrm_loyalty_group_user")
-        cls.loyalty_manager = new_test_user(cls.env, login="loyalty_manager", groups="ecrm_loyalty.ecrm_loyalty_group_manager")
+        cls.loyalty_manager = new_test_user(
+            cls.env, login="loyalty_manager", groups="ecrm_loyalty.ecrm_loyalty_group_manager"
+        )

@@ -13,6 +13,10 @@ class TestLoyaltySecurity(EcrmLoyaltyCase):
         self.assertFalse(self.ecrm_user.has_group("ecrm_loyalty.ecrm_loyalty_group_user"))
 
     def test_menus_follow_groups(self):
-        menus = ["ecrm_loyalty.menu_ecrm_loyalty_root", "ecrm_loyalty.menu_ecrm_loyalty_programs", "ecrm_loyalty.menu_ecrm_loyalty_cards"]
+        menus = [
+            "ecrm_loyalty.menu_ecrm_loyalty_root",
+            "ecrm_loyalty.menu_ecrm_loyalty_programs",
+            "ecrm_loyalty.menu_ecrm_loyalty_cards",
+        ]
         self.assertEqual(self.visible_menu_xmlids(self.loyalty_manager, menus), set(menus))
         self.assertEqual(self.visible_menu_xmlids(self.ecrm_user, menus), set())

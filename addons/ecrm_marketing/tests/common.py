@@ -9,5 +9,9 @@ class EcrmMarketingCase(EcrmCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.marketing_user = new_test_user(cls.env, login="marketing_user", groups="ecrm_marketing.ecrm_marketing_group_user")
-        cls.marketing_manager = new_test_user(cls.env, login="marketing_manager", groups="ecrm_marketing.ecrm_marketing_group_manager")
+        cls.marketing_user = new_test_user(
+            cls.env, login="marketing_user", groups="ecrm_marketing.ecrm_marketing_group_user"
+        )
+        cls.marketing_manager = new_test_user(
+            cls.env, login="marketing_manager", groups="ecrm_marketing.ecrm_marketing_group_manager"
+        )

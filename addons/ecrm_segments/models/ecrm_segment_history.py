@@ -20,5 +20,5 @@ class EcrmSegmentHistory(models.Model):
     date = fields.Datetime(required=True, default=fields.Datetime.now, index=True)
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company, index=True)
 
-    def write(self, vals):
+    def write(self, vals):  # pylint: disable=method-required-super
         raise UserError(self.env._("Segment history is append-only: its rows cannot be changed."))

@@ -11,12 +11,7 @@ class EcrmCase(TransactionCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.env = cls.env(
-            context=dict(
-                cls.env.context,
-                tracking_disable=True,
-                mail_notrack=True,
-                no_reset_password=True,
-            )
+            context=dict(cls.env.context, tracking_disable=True, mail_notrack=True, no_reset_password=True)
         )
         cls.company = cls.env.company
         cls.ecrm_user = new_test_user(cls.env, login="ecrm_user", groups="ecrm_segments.ecrm_group_user")

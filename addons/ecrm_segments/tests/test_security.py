@@ -27,8 +27,10 @@ class TestEcrmSecurity(EcrmCase):
         """The eCRM customers action shows customers (customer_rank > 0) to an eCRM user."""
         customer = self.env["res.partner"].create({"name": "Li Na", "customer_rank": 1})
         self.env["res.partner"].create({"name": "Supplier Only", "supplier_rank": 1})
-        action = self.env["ir.actions.act_window"].with_user(self.ecrm_user)._for_xml_id(
-            "ecrm_segments.res_partner_action_ecrm_customer"
+        action = (
+            self.env["ir.actions.act_window"]
+            .with_user(self.ecrm_user)
+            ._for_xml_id("ecrm_segments.res_partner_action_ecrm_customer")
         )
         self.assertEqual(action["res_model"], "res.partner")
         partners = self.env["res.partner"].with_user(self.ecrm_user).search([("customer_rank", ">", 0)])

@@ -49,4 +49,6 @@ class TestSegmentContract(EcrmCase):
         self.assertEqual(self.segment_a.name, "Renamed")
 
     def test_event_hook_is_a_safe_no_op(self):
-        self.assertIsNone(self.partner._ecrm_notify_event("segments.segment_entered", history=self.env["ecrm.segment.history"]))
+        self.assertIsNone(
+            self.partner._ecrm_notify_event("segments.segment_entered", history=self.env["ecrm.segment.history"])
+        )
