@@ -4,6 +4,7 @@ import time
 from datetime import timedelta
 
 import numpy as np
+
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
@@ -77,7 +78,7 @@ class EcrmPartnerScore(models.Model):
     m_score = fields.Integer(string="M", readonly=True, aggregator="avg")
     rfm_code = fields.Char(string="RFM", readonly=True)
     rfm_segment_id = fields.Many2one("ecrm.segment", string="RFM Segment", readonly=True, ondelete="set null")
-    segment_id = fields.Many2one("ecrm.segment", string="Segment", readonly=True, index=True, ondelete="set null")
+    segment_id = fields.Many2one("ecrm.segment", readonly=True, index=True, ondelete="set null")
     stage = fields.Selection(STAGES, readonly=True, index=True)
     clv_historic = fields.Monetary(string="Historic CLV", readonly=True)
     clv_simple = fields.Monetary(string="Simple CLV", readonly=True, help="AOV x orders per year x lifespan.")
@@ -204,7 +205,7 @@ class EcrmPartnerScore(models.Model):
         """
         today = fields.Date.context_today(self)
         Config = self.env["ecrm.config"].sudo()
-        companies = self.env["res.company"].sudo().search([])
+        companies = self.env["res.company"].sudo().search([("active", "=", True)])
         for company in companies:
             Config._get_for_company(company)
         todo = Config.search(["|", ("last_run_day", "=", False), ("last_run_day", "<", today)])

@@ -101,7 +101,8 @@ class EcrmSegment(models.Model):
                     )
         rfm = self.filtered(lambda s: s.rule_type == "rfm" and s.active)
         if any(not s.company_id for s in rfm):
-            companies = self.env["res.company"].sudo().search([])  # sudo: shared rules apply to every company
+            # sudo: shared rules apply to every company, including those the user cannot see
+            companies = self.env["res.company"].sudo().search([("active", "=", True)])
         else:
             companies = rfm.company_id
         for company in companies:

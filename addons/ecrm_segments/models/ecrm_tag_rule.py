@@ -24,7 +24,7 @@ class EcrmTagRule(models.Model):
     sequence = fields.Integer(default=10)
     active = fields.Boolean(default=True)
     company_id = fields.Many2one("res.company", default=lambda self: self.env.company)
-    tag_id = fields.Many2one("res.partner.category", string="Tag", required=True, ondelete="cascade")
+    tag_id = fields.Many2one("res.partner.category", required=True, ondelete="cascade")
     partner_domain = fields.Char(string="Customer Filter", default="[]")
     product_ids = fields.Many2many("product.product", string="Bought Products")
     categ_ids = fields.Many2many("product.category", string="Bought Categories")
@@ -294,7 +294,7 @@ class EcrmTagRule(models.Model):
     @api.model
     def _cron_apply(self):
         """Scheduled run of every active rule, one committed batch per rule."""
-        rules = self.sudo().search([])
+        rules = self.sudo().search([("active", "=", True)])
         self.env["ir.cron"]._commit_progress(remaining=len(rules))
         for rule in rules:
             rule._apply()

@@ -3,9 +3,11 @@ import math
 from pathlib import Path
 
 import numpy as np
-from odoo.addons.ecrm_segments.models import clv_models
-from odoo.tests import TransactionCase, tagged
 from scipy import integrate, special
+
+from odoo.tests import TransactionCase, tagged
+
+from odoo.addons.ecrm_segments.models import clv_models
 
 from .common import EcrmCase, EcrmOrdersMixin
 
@@ -132,7 +134,7 @@ class TestClvEstimator(TransactionCase):
         x, t_x, T = simulate_bgnbd(truth, 10000, seed=3)
         fit = clv_models.fit_bgnbd(x, t_x, T)
         estimate = (fit["r"], fit["alpha"], fit["a"], fit["b"])
-        for name, true, est in zip(("r", "alpha", "a", "b"), truth, estimate):
+        for name, true, est in zip(("r", "alpha", "a", "b"), truth, estimate, strict=True):
             self.assertLess(abs(est - true) / true, 0.15, f"{name}: {est} vs {true}")
         # the expected purchases of the fitted model match what the simulation's own model predicts
         predicted = clv_models.bgnbd_expected_purchases(estimate, 10.0, x, t_x, T).mean()

@@ -1,8 +1,9 @@
 from unittest.mock import patch
 
-from odoo.addons.ecrm_segments.models.res_partner import ResPartner
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import tagged
+
+from odoo.addons.ecrm_segments.models.res_partner import ResPartner
 
 from .common import EcrmCase, EcrmOrdersMixin
 
@@ -62,7 +63,7 @@ class TestRfmScores(EcrmCase, EcrmOrdersMixin):
         frequencies = [1, 1, 1, 1, 1, 2, 2, 3, 4, 5]
         partners = self.Partner.create([{"name": f"Tie {i}"} for i in range(10)])
         # create in reverse order so row order cannot explain the result
-        for partner, frequency in reversed(list(zip(partners, frequencies))):
+        for partner, frequency in reversed(list(zip(partners, frequencies, strict=True))):
             for k in range(frequency):
                 self.make_order(partner, 10, days_ago=3 + k)
         self.recompute()

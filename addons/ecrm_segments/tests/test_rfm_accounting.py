@@ -1,6 +1,7 @@
 from odoo import Command
-from odoo.addons.sale.tests.common import TestSaleCommon
 from odoo.tests import tagged
+
+from odoo.addons.sale.tests.common import TestSaleCommon
 
 from .common import EcrmOrdersMixin
 

@@ -11,13 +11,21 @@ class TestRfmGridTour(HttpCase):
         customers = env["res.partner"].create([{"name": f"Tour Customer {i}"} for i in range(1, 4)])
         orders = env["sale.order"].create(
             [
-                {"partner_id": c.id, "order_line": [(0, 0, {"product_id": product.id, "price_unit": 10, "tax_ids": False})]}
+                {
+                    "partner_id": c.id,
+                    "order_line": [(0, 0, {"product_id": product.id, "price_unit": 10, "tax_ids": False})],
+                }
                 for c in customers
             ]
         )
         orders.action_confirm()
         env["ecrm.segment"].create(
-            {"name": "Tour VIP", "code": "tour_vip", "rule_type": "domain", "domain": "[('name', 'ilike', 'Tour Customer')]"}
+            {
+                "name": "Tour VIP",
+                "code": "tour_vip",
+                "rule_type": "domain",
+                "domain": "[('name', 'ilike', 'Tour Customer')]",
+            }
         )
         env["ecrm.partner.score"].recompute()
         self.start_tour("/odoo", "ecrm_segments_rfm_grid_tour", login="admin")

@@ -2,6 +2,7 @@ import base64
 import io
 
 import xlsxwriter
+
 from odoo import api, fields, models
 
 
@@ -53,24 +54,23 @@ class EcrmSegmentExport(models.TransientModel):
 
     def _get_columns(self):
         """(score field, header, number format) of the exported columns."""
-        _ = self.env._
         return [
-            ("frequency", _("Orders"), "0"),
-            ("monetary", _("Net Spend"), "#,##0.00"),
-            ("aov", _("Average Order Value"), "#,##0.00"),
-            ("first_order_date", _("First Order"), "yyyy-mm-dd"),
-            ("last_order_date", _("Last Order"), "yyyy-mm-dd"),
-            ("recency_days", _("Days Since Last Order"), "0"),
+            ("frequency", self.env._("Orders"), "0"),
+            ("monetary", self.env._("Net Spend"), "#,##0.00"),
+            ("aov", self.env._("Average Order Value"), "#,##0.00"),
+            ("first_order_date", self.env._("First Order"), "yyyy-mm-dd"),
+            ("last_order_date", self.env._("Last Order"), "yyyy-mm-dd"),
+            ("recency_days", self.env._("Days Since Last Order"), "0"),
             ("r_score", "R", "0"),
             ("f_score", "F", "0"),
             ("m_score", "M", "0"),
             ("rfm_code", "RFM", None),
-            ("stage", _("Lifecycle Stage"), None),
-            ("clv_historic", _("Historic CLV"), "#,##0.00"),
-            ("clv_predicted", _("Predicted CLV"), "#,##0.00"),
-            ("p_alive", _("P(alive)"), "0.00%"),
-            ("churn_risk", _("Churn Risk"), "0.00%"),
-            ("value_at_stake", _("Value at Stake"), "#,##0.00"),
+            ("stage", self.env._("Lifecycle Stage"), None),
+            ("clv_historic", self.env._("Historic CLV"), "#,##0.00"),
+            ("clv_predicted", self.env._("Predicted CLV"), "#,##0.00"),
+            ("p_alive", self.env._("P(alive)"), "0.00%"),
+            ("churn_risk", self.env._("Churn Risk"), "0.00%"),
+            ("value_at_stake", self.env._("Value at Stake"), "#,##0.00"),
         ]
 
     def _build_xlsx(self):
