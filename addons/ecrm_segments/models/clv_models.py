@@ -32,6 +32,25 @@ def _aggregate(*columns):
     return [unique[:, i] for i in range(unique.shape[1])], counts.astype(float)
 
 
+def _minimize(objective, start):
+    """Minimise ``objective`` (returning value and gradient) over log-parameters: L-BFGS-B
+    with the analytic gradient, then Nelder-Mead from its end point if it reports a failure;
+    None when neither reaches a finite optimum."""
+    result = optimize.minimize(objective, start, method="L-BFGS-B", jac=True)
+    if not result.success:
+        simplex = optimize.minimize(
+            lambda v: objective(v)[0],
+            result.x,
+            method="Nelder-Mead",
+            options={"maxiter": 4000, "xatol": 1e-8, "fatol": 1e-8},
+        )
+        if simplex.fun <= result.fun:
+            result = simplex
+    if not np.isfinite(result.fun) or result.fun >= 1e299:
+        return None
+    return result
+
+
 def bgnbd_log_likelihood_terms(params, x, t_x, T):
     """Individual log-likelihoods of the BG/NBD model (FHL 2005, equation 6)."""
     r, alpha, a, b = params
@@ -45,6 +64,36 @@ def bgnbd_log_likelihood_terms(params, x, t_x, T):
     a4 = np.full_like(x, -np.inf)
     a4[repeat] = np.log(a) - np.log(b + x[repeat] - 1) - (r + x[repeat]) * np.log(alpha + t_x[repeat])
     return a1 + a2 + np.logaddexp(a3, a4)
+
+
+def bgnbd_log_likelihood_gradient(params, x, t_x, T, weights=None):
+    """Gradient of the total BG/NBD log-likelihood with respect to (r, alpha, a, b)."""
+    r, alpha, a, b = params
+    x = np.asarray(x, dtype=float)
+    t_x = np.asarray(t_x, dtype=float)
+    T = np.asarray(T, dtype=float)
+    weights = np.ones_like(x) if weights is None else weights
+    repeat = x > 0
+    a3 = -(r + x) * np.log(alpha + T)
+    a4 = np.full_like(x, -np.inf)
+    a4[repeat] = np.log(a) - np.log(b + x[repeat] - 1) - (r + x[repeat]) * np.log(alpha + t_x[repeat])
+    total = np.logaddexp(a3, a4)
+    w3 = np.exp(a3 - total)  # share of the "still alive at T" branch
+    w4 = np.exp(a4 - total)  # share of the "dropped out after t_x" branch
+    safe_b = np.where(repeat, b + x - 1, 1.0)
+    d_r = (
+        special.digamma(r + x) - special.digamma(r) + np.log(alpha) - w3 * np.log(alpha + T) - w4 * np.log(alpha + t_x)
+    )
+    d_alpha = r / alpha - w3 * (r + x) / (alpha + T) - w4 * (r + x) / (alpha + t_x)
+    d_a = special.digamma(a + b) - special.digamma(a + b + x) + w4 / a
+    d_b = (
+        special.digamma(a + b)
+        + special.digamma(b + x)
+        - special.digamma(b)
+        - special.digamma(a + b + x)
+        - np.where(repeat, w4 / safe_b, 0.0)
+    )
+    return np.array([np.sum(weights * d) for d in (d_r, d_alpha, d_a, d_b)])
 
 
 def bgnbd_log_likelihood(params, x, t_x, T, weights=None):
@@ -68,20 +117,15 @@ def fit_bgnbd(x, t_x, T, initial=(1.0, 1.0, 1.0, 1.0)):
     start[1] = max(float(np.mean(T)) / 4.0, 1e-3)
 
     def objective(log_params):
-        value = -bgnbd_log_likelihood(np.exp(log_params), ux, ut, uT, weights)
-        return value if np.isfinite(value) else 1e300
+        params = np.exp(log_params)
+        value = -bgnbd_log_likelihood(params, ux, ut, uT, weights)
+        if not np.isfinite(value):
+            return 1e300, np.zeros(4)
+        # chain rule: d/d(log p) = p * d/dp
+        return value, -params * bgnbd_log_likelihood_gradient(params, ux, ut, uT, weights)
 
-    result = optimize.minimize(
-        objective,
-        np.log(start),
-        method="Nelder-Mead",
-        options={"maxiter": 4000, "xatol": 1e-7, "fatol": 1e-7},
-    )
-    # polish with a quasi-Newton step from the simplex optimum
-    polished = optimize.minimize(objective, result.x, method="L-BFGS-B")
-    if polished.fun <= result.fun:
-        result = polished
-    if not np.isfinite(result.fun) or result.fun >= 1e299:
+    result = _minimize(objective, np.log(start))
+    if result is None:
         raise FitError("BG/NBD likelihood could not be maximised")
     r, alpha, a, b = np.exp(result.x)
     return {
@@ -122,6 +166,20 @@ def bgnbd_expected_purchases(params, t, x, t_x, T):
     return numerator / denominator
 
 
+def gamma_gamma_log_likelihood_gradient(params, x, zbar, weights=None):
+    """Gradient of the total Gamma-Gamma log-likelihood with respect to (p, q, gamma)."""
+    p, q, gamma = params
+    x = np.asarray(x, dtype=float)
+    zbar = np.asarray(zbar, dtype=float)
+    weights = np.ones_like(x) if weights is None else weights
+    px = p * x
+    log_total = np.log(gamma + x * zbar)
+    d_p = x * (special.digamma(px + q) - special.digamma(px) + np.log(zbar) + np.log(x) - log_total)
+    d_q = special.digamma(px + q) - special.digamma(q) + np.log(gamma) - log_total
+    d_gamma = q / gamma - (px + q) / (gamma + x * zbar)
+    return np.array([np.sum(weights * d) for d in (d_p, d_q, d_gamma)])
+
+
 def gamma_gamma_log_likelihood(params, x, zbar, weights=None):
     """Log-likelihood of the Gamma-Gamma spend model for customers with x >= 1 purchases
     whose average spend is ``zbar``."""
@@ -155,19 +213,14 @@ def fit_gamma_gamma(x, zbar, initial=(1.0, 1.0, 1.0)):
     start[2] = max(float(np.mean(zbar[keep])), 1e-3) if keep.any() else 1.0
 
     def objective(log_params):
-        value = -gamma_gamma_log_likelihood(np.exp(log_params), ux, uz, weights)
-        return value if np.isfinite(value) else 1e300
+        params = np.exp(log_params)
+        value = -gamma_gamma_log_likelihood(params, ux, uz, weights)
+        if not np.isfinite(value):
+            return 1e300, np.zeros(3)
+        return value, -params * gamma_gamma_log_likelihood_gradient(params, ux, uz, weights)
 
-    result = optimize.minimize(
-        objective,
-        np.log(start),
-        method="Nelder-Mead",
-        options={"maxiter": 4000, "xatol": 1e-8, "fatol": 1e-8},
-    )
-    polished = optimize.minimize(objective, result.x, method="L-BFGS-B")
-    if polished.fun <= result.fun:
-        result = polished
-    if not np.isfinite(result.fun) or result.fun >= 1e299:
+    result = _minimize(objective, np.log(start))
+    if result is None:
         raise FitError("Gamma-Gamma likelihood could not be maximised")
     p, q, gamma = np.exp(result.x)
     return {

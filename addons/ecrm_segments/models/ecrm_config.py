@@ -79,6 +79,13 @@ class EcrmConfig(models.Model):
     clv_horizon_days = fields.Integer(string="CLV Horizon (days)", default=365)
     clv_lifespan_years = fields.Float(string="Expected Lifespan (years)", default=3.0)
     fit_min_customers = fields.Integer(string="Minimum Customers for BG/NBD", default=200)
+    fit_interval_days = fields.Integer(
+        string="Refit Every (days)",
+        default=7,
+        help="The nightly recompute refits BG/NBD and Gamma-Gamma when the data changed and the last fit is at "
+        "least this old (the parameters move slowly), or when the number of customers changed by more than 10%. "
+        "Refit CLV models forces a fit.",
+    )
     fit_min_repeat = fields.Integer(string="Minimum Repeat Customers for BG/NBD", default=50)
 
     # results of the last fit
@@ -161,8 +168,12 @@ class EcrmConfig(models.Model):
                 <= 0
             ):
                 raise ValidationError(self.env._("The lifecycle periods and the CLV horizon must be positive."))
-            if config.window_days < 0 or config.clv_lifespan_years <= 0:
-                raise ValidationError(self.env._("The window cannot be negative and the lifespan must be positive."))
+            if config.window_days < 0 or config.clv_lifespan_years <= 0 or config.fit_interval_days < 0:
+                raise ValidationError(
+                    self.env._(
+                        "The window and the refit interval cannot be negative and the lifespan must be positive."
+                    )
+                )
             if not config.new_days < config.at_risk_days < config.churn_days:
                 raise ValidationError(
                     self.env._(

@@ -51,15 +51,9 @@ class EcrmPartnerScore(models.Model):
     _rec_name = "partner_id"
     _log_access = False
 
-    partner_id = fields.Many2one(
-        "res.partner",
-        string="Customer",
-        required=True,
-        ondelete="cascade",
-        index=True,
-        readonly=True,
-    )
-    company_id = fields.Many2one("res.company", required=True, ondelete="cascade", index=True, readonly=True)
+    # no extra index: the unique (partner_id, company_id) constraint serves the lookups
+    partner_id = fields.Many2one("res.partner", string="Customer", required=True, ondelete="cascade", readonly=True)
+    company_id = fields.Many2one("res.company", required=True, ondelete="cascade", readonly=True)
     currency_id = fields.Many2one(related="company_id.currency_id")
     frequency = fields.Integer(readonly=True, aggregator="avg", help="Counted orders.")
     order_days = fields.Integer(readonly=True, aggregator="avg", help="Distinct days with a counted order.")
@@ -78,8 +72,8 @@ class EcrmPartnerScore(models.Model):
     m_score = fields.Integer(string="M", readonly=True, aggregator="avg")
     rfm_code = fields.Char(string="RFM", readonly=True)
     rfm_segment_id = fields.Many2one("ecrm.segment", string="RFM Segment", readonly=True, ondelete="set null")
-    segment_id = fields.Many2one("ecrm.segment", readonly=True, index=True, ondelete="set null")
-    stage = fields.Selection(STAGES, readonly=True, index=True)
+    segment_id = fields.Many2one("ecrm.segment", readonly=True, ondelete="set null")
+    stage = fields.Selection(STAGES, readonly=True)
     clv_historic = fields.Monetary(string="Historic CLV", readonly=True)
     clv_simple = fields.Monetary(string="Simple CLV", readonly=True, help="AOV x orders per year x lifespan.")
     clv_predicted = fields.Monetary(string="Predicted CLV", readonly=True)
@@ -228,14 +222,17 @@ class EcrmPartnerScore(models.Model):
     def _recompute_company(self, company, progress=False):
         """Full recompute of one company; see :meth:`recompute`."""
         started = time.monotonic()
+        timings = {}
         config = self.env["ecrm.config"]._get_for_company(company).sudo()
         cell_map = self.env["ecrm.segment"]._get_rfm_cell_map(company)
         today = fields.Date.context_today(self.with_company(company))
         self.env.flush_all()
         customers, written, removed = self._upsert_scores(company, config, cell_map, today)
+        timings["scores_and_clv"] = time.monotonic() - started
         history, stage_changes = self._sync_segments(company, progress=progress, config=config)
-        self._compute_clv(company, config, today=today)
+        timings["segments"] = time.monotonic() - started - sum(timings.values())
         self._notify_segment_changes(history)
+        timings["events"] = time.monotonic() - started - sum(timings.values())
         seconds = time.monotonic() - started
         config.write(
             {
@@ -265,6 +262,7 @@ class EcrmPartnerScore(models.Model):
             "clv_model": config.clv_model,
             "clv_model_label": dict(config._fields["clv_model"].selection).get(config.clv_model, ""),
             "seconds": seconds,
+            "timings": timings,
         }
 
     @api.model
@@ -371,58 +369,41 @@ class EcrmPartnerScore(models.Model):
 
     @api.model
     def _upsert_scores(self, company, config, cell_map, today):
-        """One statement: aggregate the counted orders, score, insert/update changed rows,
-        delete rows of customers who no longer have counted orders.
+        """Aggregate and score the counted orders into a temporary table (one statement),
+        compute the CLV of those customers in numpy, then insert or update the changed score
+        rows and delete those of customers without counted orders (one statement), so each
+        score row is written at most once per run.
 
         :return: (customers scored, rows inserted or changed, rows removed)
         """
+        cr = self.env.cr
         r_expr, f_expr, m_expr = self._score_expressions(config)
         rfm_segment = SQL("(%s::int[])[(r - 1) * 25 + (f - 1) * 5 + m]", cell_map)
         segment = self._domain_segment_case(company, SQL("partner_id"), rfm_segment)
-        columns = [
-            "frequency",
-            "order_days",
-            "first_order_date",
-            "last_order_date",
-            "previous_order_date",
-            "recency_days",
-            "monetary",
-            "refunded",
-            "aov",
-            "clv_historic",
-            "r_score",
-            "f_score",
-            "m_score",
-            "rfm_code",
-            "rfm_segment_id",
-            "segment_id",
-            "stage",
-        ]
-        column_list = SQL(", ").join(SQL.identifier(c) for c in columns)
-        excluded = SQL(", ").join(SQL("EXCLUDED.%s", SQL.identifier(c)) for c in columns)
-        current = SQL(", ").join(SQL("ecrm_partner_score.%s", SQL.identifier(c)) for c in columns)
-        query = SQL(
-            """
-            WITH counted AS (%(orders)s),
-            agg AS (
-                SELECT partner_id, COUNT(*) AS frequency, COUNT(DISTINCT order_date) AS order_days,
-                       MIN(order_date) AS first_date, MAX(order_date) AS last_date,
-                       (ARRAY_AGG(DISTINCT order_date ORDER BY order_date DESC))[2] AS previous_date,
-                       ROUND(SUM(amount)::numeric, 2) AS monetary, ROUND(SUM(refunded)::numeric, 2) AS refunded
-                  FROM counted
-              GROUP BY partner_id
-            ),
-            ranked AS (
-                SELECT agg.*, %(today)s::date - last_date AS recency, COUNT(*) OVER () AS n,
-                       RANK() OVER (ORDER BY last_date) AS r_rank,
-                       RANK() OVER (ORDER BY frequency) AS f_rank,
-                       RANK() OVER (ORDER BY monetary) AS m_rank
-                  FROM agg
-            ),
-            scored AS (
-                SELECT ranked.*, %(r)s AS r, %(f)s AS f, %(m)s AS m FROM ranked
-            ),
-            final AS (
+        cr.execute(SQL("DROP TABLE IF EXISTS ecrm_score_new"))
+        cr.execute(
+            SQL(
+                """
+                CREATE TEMP TABLE ecrm_score_new ON COMMIT DROP AS
+                WITH counted AS (%(orders)s),
+                agg AS (
+                    SELECT partner_id, COUNT(*) AS frequency, COUNT(DISTINCT order_date) AS order_days,
+                           MIN(order_date) AS first_date, MAX(order_date) AS last_date,
+                           (ARRAY_AGG(DISTINCT order_date ORDER BY order_date DESC))[2] AS previous_date,
+                           ROUND(SUM(amount)::numeric, 2) AS monetary, ROUND(SUM(refunded)::numeric, 2) AS refunded
+                      FROM counted
+                  GROUP BY partner_id
+                ),
+                ranked AS (
+                    SELECT agg.*, %(today)s::date - last_date AS recency, COUNT(*) OVER () AS n,
+                           RANK() OVER (ORDER BY last_date) AS r_rank,
+                           RANK() OVER (ORDER BY frequency) AS f_rank,
+                           RANK() OVER (ORDER BY monetary) AS m_rank
+                      FROM agg
+                ),
+                scored AS (
+                    SELECT ranked.*, %(r)s AS r, %(f)s AS f, %(m)s AS m FROM ranked
+                )
                 SELECT partner_id, frequency, order_days, first_date, last_date, previous_date, recency,
                        monetary, refunded, ROUND(monetary / frequency, 2) AS aov, monetary AS clv_historic,
                        r, f, m, CONCAT(r, f, m) AS rfm_code, %(rfm_segment)s AS rfm_segment_id,
@@ -433,41 +414,81 @@ class EcrmPartnerScore(models.Model):
                             WHEN previous_date IS NOT NULL AND last_date - previous_date > %(churn)s THEN 'reactivated'
                             ELSE 'active' END AS stage
                   FROM scored
-            ),
-            upserted AS (
-                INSERT INTO ecrm_partner_score (partner_id, company_id, %(columns)s)
-                SELECT partner_id, %(company)s, frequency, order_days, first_date, last_date, previous_date, recency,
-                       monetary, refunded, aov, clv_historic, r, f, m, rfm_code, rfm_segment_id, segment_id, stage
-                  FROM final
-                ON CONFLICT (partner_id, company_id) DO UPDATE SET (%(columns)s) = (%(excluded)s)
-                 WHERE (%(current)s) IS DISTINCT FROM (%(excluded)s)
-             RETURNING 1
-            ),
-            removed AS (
-                DELETE FROM ecrm_partner_score sc
-                 WHERE sc.company_id = %(company)s
-                   AND NOT EXISTS (SELECT 1 FROM final WHERE final.partner_id = sc.partner_id)
-             RETURNING 1
+                """,
+                orders=self._counted_orders_sql(company, config, today),
+                today=today,
+                r=r_expr,
+                f=f_expr,
+                m=m_expr,
+                rfm_segment=rfm_segment,
+                segment=segment,
+                churn=config.churn_days,
+                at_risk=config.at_risk_days,
+                new=config.new_days,
             )
-            SELECT (SELECT COUNT(*) FROM final), (SELECT COUNT(*) FROM upserted), (SELECT COUNT(*) FROM removed)
-            """,
-            orders=self._counted_orders_sql(company, config, today),
-            today=today,
-            r=r_expr,
-            f=f_expr,
-            m=m_expr,
-            rfm_segment=rfm_segment,
-            segment=segment,
-            churn=config.churn_days,
-            at_risk=config.at_risk_days,
-            new=config.new_days,
-            columns=column_list,
-            excluded=excluded,
-            current=current,
-            company=company.id,
         )
-        self.env.cr.execute(query)
-        return self.env.cr.fetchone()
+        cr.execute(
+            SQL(
+                """
+                SELECT partner_id, order_days - 1, last_date - first_date, %(today)s::date - first_date,
+                       monetary, frequency, recency
+                  FROM ecrm_score_new ORDER BY partner_id
+                """,
+                today=today,
+            )
+        )
+        partner_ids, clv_values, bands = self._clv_arrays(config, cr.fetchall())
+        score_columns = [
+            "frequency", "order_days", "first_order_date", "last_order_date", "previous_order_date", "recency_days",
+            "monetary", "refunded", "aov", "clv_historic", "r_score", "f_score", "m_score", "rfm_code",
+            "rfm_segment_id", "segment_id", "stage",
+        ]  # fmt: skip
+        source_columns = [
+            "frequency", "order_days", "first_date", "last_date", "previous_date", "recency", "monetary", "refunded",
+            "aov", "clv_historic", "r", "f", "m", "rfm_code", "rfm_segment_id", "segment_id", "stage",
+        ]  # fmt: skip
+        clv_columns = list(clv_values)
+        columns = [*score_columns, *clv_columns, "clv_model", "clv_band"]
+        cr.execute(
+            SQL(
+                """
+                WITH clv AS (
+                    SELECT UNNEST(%(ids)s::int[]) AS partner_id, UNNEST(%(bands)s::varchar[]) AS clv_band, %(arrays)s
+                ),
+                upserted AS (
+                    INSERT INTO ecrm_partner_score (partner_id, company_id, %(columns)s)
+                    SELECT n.partner_id, %(company)s, %(source)s, %(clv)s, %(model)s, clv.clv_band
+                      FROM ecrm_score_new n JOIN clv ON clv.partner_id = n.partner_id
+                    ON CONFLICT (partner_id, company_id) DO UPDATE SET (%(columns)s) = (%(excluded)s)
+                     WHERE (%(current)s) IS DISTINCT FROM (%(excluded)s)
+                 RETURNING 1
+                ),
+                removed AS (
+                    DELETE FROM ecrm_partner_score sc
+                     WHERE sc.company_id = %(company)s
+                       AND NOT EXISTS (SELECT 1 FROM ecrm_score_new n WHERE n.partner_id = sc.partner_id)
+                 RETURNING 1
+                )
+                SELECT (SELECT COUNT(*) FROM ecrm_score_new), (SELECT COUNT(*) FROM upserted),
+                       (SELECT COUNT(*) FROM removed)
+                """,
+                ids=partner_ids,
+                bands=bands,
+                arrays=SQL(", ").join(
+                    SQL("UNNEST(%s::float8[]) AS %s", clv_values[n], SQL.identifier(n)) for n in clv_columns
+                ),
+                columns=SQL(", ").join(SQL.identifier(c) for c in columns),
+                source=SQL(", ").join(SQL.identifier("n", c) for c in source_columns),
+                clv=SQL(", ").join(SQL.identifier("clv", c) for c in clv_columns),
+                model=config.clv_model,
+                company=company.id,
+                excluded=SQL(", ").join(SQL("EXCLUDED.%s", SQL.identifier(c)) for c in columns),
+                current=SQL(", ").join(SQL("ecrm_partner_score.%s", SQL.identifier(c)) for c in columns),
+            )
+        )
+        result = cr.fetchone()
+        cr.execute(SQL("DROP TABLE ecrm_score_new"))
+        return result
 
     @api.model
     def _sync_segments(self, company, progress=False, config=None):
@@ -563,14 +584,8 @@ class EcrmPartnerScore(models.Model):
 
     @api.model
     def _compute_clv(self, company, config, today=None, force=False):
-        """Fit (when the data changed) and apply the CLV models to the scores of ``company``.
-
-        Too-thin-data rule: BG/NBD + Gamma-Gamma are used only with at least
-        ``fit_min_customers`` scored customers, of whom ``fit_min_repeat`` bought on two
-        different days or more, and when both fits converge to usable parameters
-        (Gamma-Gamma needs q > 1). Otherwise the simple formula is used and the reason
-        is stored in ``clv_model_note``.
-        """
+        """Refit (when the data changed, or ``force``) and refresh CLV and churn risk of the
+        stored scores of ``company``; the full recompute does the same inside its upsert."""
         today = today or fields.Date.context_today(self.with_company(company))
         self.env.flush_all()
         self.env.cr.execute(
@@ -584,15 +599,49 @@ class EcrmPartnerScore(models.Model):
                 company=company.id,
             )
         )
-        rows = self.env.cr.fetchall()
-        if not rows:
-            config.write(
-                {
-                    "clv_model": "simple",
-                    "clv_model_note": self.env._("No customer with orders yet."),
-                }
+        partner_ids, values, bands = self._clv_arrays(config, self.env.cr.fetchall(), force=force)
+        names = list(values)
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE ecrm_partner_score sc
+                   SET (%(columns)s, clv_model, clv_band) = (%(new)s, %(model)s, v.clv_band)
+                  FROM (SELECT UNNEST(%(ids)s::int[]) AS partner_id, UNNEST(%(bands)s::varchar[]) AS clv_band,
+                               %(arrays)s) v
+                 WHERE sc.partner_id = v.partner_id AND sc.company_id = %(company)s
+                   AND (%(old)s, sc.clv_model, sc.clv_band) IS DISTINCT FROM (%(new)s, %(model)s, v.clv_band)
+                """,
+                columns=SQL(", ").join(SQL.identifier(n) for n in names),
+                new=SQL(", ").join(SQL.identifier("v", n) for n in names),
+                old=SQL(", ").join(SQL.identifier("sc", n) for n in names),
+                arrays=SQL(", ").join(SQL("UNNEST(%s::float8[]) AS %s", values[n], SQL.identifier(n)) for n in names),
+                ids=partner_ids,
+                bands=bands,
+                model=config.clv_model,
+                company=company.id,
             )
-            return
+        )
+        self.invalidate_model()
+
+    @api.model
+    def _clv_arrays(self, config, rows, force=False):
+        """CLV and churn figures of the customers in ``rows``, fitting the models first when
+        the data changed since the last fit (or ``force``).
+
+        Too-thin-data rule: BG/NBD + Gamma-Gamma are used only with at least
+        ``fit_min_customers`` scored customers, of whom ``fit_min_repeat`` bought on two
+        different days or more, and when both fits converge to usable parameters
+        (Gamma-Gamma needs q > 1). Otherwise the simple formula is used and the reason
+        is stored in ``clv_model_note``.
+
+        :param rows: (partner_id, x, t_x, T, monetary, frequency, recency) tuples, days
+        :return: (partner ids, {field: list of values}, list of CLV band keys)
+        """
+        if not rows:
+            if config.clv_model != "simple" or not config.fit_date:
+                config.write({"clv_model": "simple", "clv_model_note": self.env._("No customer with orders yet.")})
+            names = ["clv_simple", "clv_predicted", "expected_purchases", "p_alive", "churn_risk", "value_at_stake"]
+            return [], dict.fromkeys(names, []), []
         data = np.array(rows, dtype=float)
         partner_ids = data[:, 0].astype(int)
         x, t_x, T, monetary, frequency, recency = (data[:, i] for i in range(1, 7))
@@ -602,21 +651,15 @@ class EcrmPartnerScore(models.Model):
             b"".join(a.tobytes() for a in (x, t_x, T, zbar))
             + repr((config.fit_min_customers, config.fit_min_repeat)).encode()
         ).hexdigest()
-        if force or digest != config.fit_digest:
+        if force or self._must_refit(config, digest, len(x)):
             self._fit_company(config, x, t_x, T, zbar, repeaters, digest)
 
         # the simple formula: AOV x orders per year x expected lifespan
         years = np.maximum((T + 1) / 365.0, 1.0)
-        aov = zbar
-        clv_simple = aov * (frequency / years) * config.clv_lifespan_years
+        clv_simple = zbar * (frequency / years) * config.clv_lifespan_years
         horizon = float(config.clv_horizon_days)
         if config.clv_model == "bgnbd":
-            params = (
-                config.bgnbd_r,
-                config.bgnbd_alpha,
-                config.bgnbd_a,
-                config.bgnbd_b,
-            )
+            params = (config.bgnbd_r, config.bgnbd_alpha, config.bgnbd_a, config.bgnbd_b)
             p_alive = clv_models.bgnbd_probability_alive(params, x, t_x, T)
             expected = clv_models.bgnbd_expected_purchases(params, horizon, x, t_x, T)
             spend = clv_models.gamma_gamma_expected_spend((config.gg_p, config.gg_q, config.gg_gamma), x, zbar)
@@ -634,40 +677,23 @@ class EcrmPartnerScore(models.Model):
             "churn_risk": np.round(churn, 4),
             "value_at_stake": np.round(churn * clv_simple, 2),
         }
-        bands = np.clip(
-            np.searchsorted(CLV_BAND_LIMITS, values["clv_predicted"], side="right") - 1,
-            0,
-            7,
+        bands = np.clip(np.searchsorted(CLV_BAND_LIMITS, values["clv_predicted"], side="right") - 1, 0, 7)
+        return partner_ids.tolist(), {k: v.tolist() for k, v in values.items()}, [str(b) for b in bands.tolist()]
+
+    @api.model
+    def _must_refit(self, config, digest, customers):
+        """Refit when never fitted, or when the data changed and the fit is older than the refit
+        interval, the simple model is in use, or the customer base changed by more than 10%."""
+        if not config.fit_date or not config.clv_model:
+            return True
+        if digest == config.fit_digest:
+            return False
+        age = fields.Datetime.now() - config.fit_date
+        return (
+            age >= timedelta(days=config.fit_interval_days)
+            or config.clv_model == "simple"
+            or abs(customers - config.fit_customers) > 0.1 * max(config.fit_customers, 1)
         )
-        names = list(values)
-        self.env.cr.execute(
-            SQL(
-                """
-                UPDATE ecrm_partner_score sc
-                   SET (%(columns)s, clv_model, clv_band) = (%(new)s, %(model)s, v.clv_band)
-                  FROM (SELECT UNNEST(%(ids)s::int[]) AS partner_id, UNNEST(%(bands)s::varchar[]) AS clv_band,
-                               %(arrays)s) v
-                 WHERE sc.partner_id = v.partner_id AND sc.company_id = %(company)s
-                   AND (%(old)s, sc.clv_model, sc.clv_band) IS DISTINCT FROM (%(new)s, %(model)s, v.clv_band)
-                """,
-                columns=SQL(", ").join(SQL.identifier(n) for n in names),
-                new=SQL(", ").join(SQL.identifier("v", n) for n in names),
-                old=SQL(", ").join(SQL.identifier("sc", n) for n in names),
-                arrays=SQL(", ").join(
-                    SQL(
-                        "UNNEST(%s::float8[]) AS %s",
-                        values[n].tolist(),
-                        SQL.identifier(n),
-                    )
-                    for n in names
-                ),
-                ids=partner_ids.tolist(),
-                bands=[str(b) for b in bands.tolist()],
-                model=config.clv_model,
-                company=company.id,
-            )
-        )
-        self.invalidate_model()
 
     @api.model
     def _fit_company(self, config, x, t_x, T, zbar, repeaters, digest):
