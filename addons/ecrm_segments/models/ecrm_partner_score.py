@@ -229,9 +229,9 @@ class EcrmPartnerScore(models.Model):
         self.env.flush_all()
         customers, written, removed = self._upsert_scores(company, config, cell_map, today)
         timings["scores_and_clv"] = time.monotonic() - started
-        history, stage_changes = self._sync_segments(company, progress=progress, config=config)
+        moves, stage_changes = self._sync_segments(company, progress=progress, config=config)
         timings["segments"] = time.monotonic() - started - sum(timings.values())
-        self._notify_segment_changes(history)
+        self._notify_segment_changes(moves)
         timings["events"] = time.monotonic() - started - sum(timings.values())
         seconds = time.monotonic() - started
         config.write(
@@ -239,7 +239,7 @@ class EcrmPartnerScore(models.Model):
                 "last_run_date": fields.Datetime.now(),
                 "last_run_duration": seconds,
                 "last_run_customers": customers,
-                "last_run_changes": len(history),
+                "last_run_changes": moves["count"],
             }
         )
         self.env.invalidate_all()
@@ -249,7 +249,7 @@ class EcrmPartnerScore(models.Model):
             customers,
             written,
             removed,
-            len(history),
+            moves["count"],
             seconds,
         )
         return {
@@ -257,7 +257,7 @@ class EcrmPartnerScore(models.Model):
             "customers": customers,
             "rows_written": written,
             "rows_removed": removed,
-            "segment_changes": len(history),
+            "segment_changes": moves["count"],
             "stage_changes": stage_changes,
             "clv_model": config.clv_model,
             "clv_model_label": dict(config._fields["clv_model"].selection).get(config.clv_model, ""),
@@ -503,9 +503,11 @@ class EcrmPartnerScore(models.Model):
         key = str(company.id)
         self.env.cr.execute(SQL("SELECT MIN(id), MAX(id) FROM res_partner"))
         low, high = self.env.cr.fetchone()
-        history_ids, changes = [], 0
+        changes = history_count = 0
+        moves = {"entered": ([], []), "exited": ([], [])}  # history ids, partner ids
         if low is None:
-            return self.env["ecrm.segment.history"], 0
+            moves["count"] = 0
+            return moves, 0
         unscored_segment = self._domain_segment_case(company, SQL("p.id"), SQL("NULL::int"))
         now = fields.Datetime.now()
         start = low
@@ -538,7 +540,7 @@ class EcrmPartnerScore(models.Model):
                                %(uid)s, %(now)s, %(uid)s, %(now)s
                           FROM changed
                          WHERE old_segment IS DISTINCT FROM new_segment
-                     RETURNING id
+                     RETURNING id, partner_id, segment_from_id, segment_to_id
                     ),
                     updated AS (
                         UPDATE res_partner p
@@ -550,7 +552,11 @@ class EcrmPartnerScore(models.Model):
                          WHERE p.id = c.partner_id
                      RETURNING 1
                     )
-                    SELECT ARRAY(SELECT id FROM history ORDER BY id), (SELECT COUNT(*) FROM updated)
+                    SELECT ARRAY(SELECT id FROM history WHERE segment_to_id IS NOT NULL ORDER BY id),
+                           ARRAY(SELECT partner_id FROM history WHERE segment_to_id IS NOT NULL ORDER BY id),
+                           ARRAY(SELECT id FROM history WHERE segment_from_id IS NOT NULL ORDER BY id),
+                           ARRAY(SELECT partner_id FROM history WHERE segment_from_id IS NOT NULL ORDER BY id),
+                           (SELECT COUNT(*) FROM history), (SELECT COUNT(*) FROM updated)
                     """,
                     key=key,
                     unscored=unscored_segment,
@@ -561,26 +567,33 @@ class EcrmPartnerScore(models.Model):
                     uid=self.env.uid,
                 )
             )
-            batch_history, batch_changes = self.env.cr.fetchone()
-            history_ids += batch_history
+            in_ids, in_partners, out_ids, out_partners, batch_history, batch_changes = self.env.cr.fetchone()
+            moves["entered"][0].extend(in_ids)
+            moves["entered"][1].extend(in_partners)
+            moves["exited"][0].extend(out_ids)
+            moves["exited"][1].extend(out_partners)
+            history_count += batch_history
             changes += batch_changes
             if progress and config:
                 config.run_progress = min(99.0, 100.0 * (stop - low + 1) / (high - low + 1))
             start = stop + 1
         self.env["res.partner"].invalidate_model(["ecrm_segment_id", "ecrm_stage"])
-        return self.env["ecrm.segment.history"].browse(history_ids), changes
+        moves["count"] = history_count
+        return moves, changes
 
     @api.model
-    def _notify_segment_changes(self, history):
-        """Fire ``segments.segment_exited`` / ``segments.segment_entered`` for new history rows."""
-        if not history:
-            return
-        exited = history.filtered("segment_from_id")
-        entered = history.filtered("segment_to_id")
-        if exited:
-            exited.partner_id._ecrm_notify_event("segments.segment_exited", history=exited)
-        if entered:
-            entered.partner_id._ecrm_notify_event("segments.segment_entered", history=entered)
+    def _notify_segment_changes(self, moves):
+        """Fire ``segments.segment_exited`` then ``segments.segment_entered`` for the new history
+        rows; ``moves`` maps each event to (history ids, partner ids) as returned by
+        :meth:`_sync_segments` (no extra read of the rows)."""
+        History = self.env["ecrm.segment.history"]
+        Partner = self.env["res.partner"]
+        for kind in ("exited", "entered"):
+            history_ids, partner_ids = moves[kind]
+            if history_ids:
+                Partner.browse(dict.fromkeys(partner_ids))._ecrm_notify_event(
+                    f"segments.segment_{kind}", history=History.browse(history_ids)
+                )
 
     @api.model
     def _compute_clv(self, company, config, today=None, force=False):

@@ -47,7 +47,7 @@ class ResPartner(models.Model):
     )
 
     ecrm_score_id = fields.Many2one("ecrm.partner.score", compute="_compute_ecrm_scores", string="Scores")
-    ecrm_currency_id = fields.Many2one("res.currency", compute="_compute_ecrm_scores")
+    ecrm_currency_id = fields.Many2one("res.currency", compute="_compute_ecrm_scores", string="eCRM Currency")
     ecrm_order_count = fields.Integer(compute="_compute_ecrm_scores", string="Orders")
     ecrm_order_total = fields.Monetary(
         compute="_compute_ecrm_scores",

@@ -5,6 +5,25 @@ import xlsxwriter
 
 from odoo import api, fields, models
 
+EXPORT_FORMATS = [
+    ("frequency", "0"),
+    ("monetary", "#,##0.00"),
+    ("aov", "#,##0.00"),
+    ("first_order_date", "yyyy-mm-dd"),
+    ("last_order_date", "yyyy-mm-dd"),
+    ("recency_days", "0"),
+    ("r_score", "0"),
+    ("f_score", "0"),
+    ("m_score", "0"),
+    ("rfm_code", None),
+    ("stage", None),
+    ("clv_historic", "#,##0.00"),
+    ("clv_predicted", "#,##0.00"),
+    ("p_alive", "0.00%"),
+    ("churn_risk", "0.00%"),
+    ("value_at_stake", "#,##0.00"),
+]
+
 
 class EcrmSegmentExport(models.TransientModel):
     """Download the customers of a segment with their scores as an XLSX workbook."""
@@ -53,25 +72,10 @@ class EcrmSegmentExport(models.TransientModel):
         }
 
     def _get_columns(self):
-        """(score field, header, number format) of the exported columns."""
-        return [
-            ("frequency", self.env._("Orders"), "0"),
-            ("monetary", self.env._("Net Spend"), "#,##0.00"),
-            ("aov", self.env._("Average Order Value"), "#,##0.00"),
-            ("first_order_date", self.env._("First Order"), "yyyy-mm-dd"),
-            ("last_order_date", self.env._("Last Order"), "yyyy-mm-dd"),
-            ("recency_days", self.env._("Days Since Last Order"), "0"),
-            ("r_score", "R", "0"),
-            ("f_score", "F", "0"),
-            ("m_score", "M", "0"),
-            ("rfm_code", "RFM", None),
-            ("stage", self.env._("Lifecycle Stage"), None),
-            ("clv_historic", self.env._("Historic CLV"), "#,##0.00"),
-            ("clv_predicted", self.env._("Predicted CLV"), "#,##0.00"),
-            ("p_alive", self.env._("P(alive)"), "0.00%"),
-            ("churn_risk", self.env._("Churn Risk"), "0.00%"),
-            ("value_at_stake", self.env._("Value at Stake"), "#,##0.00"),
-        ]
+        """(score field, header, number format) of the exported columns; headers are the
+        (translated) labels of the score fields."""
+        Score = self.env["ecrm.partner.score"]
+        return [(fname, Score._fields[fname]._description_string(self.env), fmt) for fname, fmt in EXPORT_FORMATS]
 
     def _build_xlsx(self):
         self.ensure_one()
