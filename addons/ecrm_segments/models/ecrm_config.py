@@ -121,6 +121,9 @@ class EcrmConfig(models.Model):
         readonly=True,
     )
     run_progress = fields.Float(string="Progress (%)", readonly=True)
+    last_run_error = fields.Char(
+        string="Last Error", readonly=True, help="Why the last nightly run skipped this company."
+    )
 
     _company_unique = models.Constraint("UNIQUE(company_id)", "Each company has one eCRM scoring configuration.")
 

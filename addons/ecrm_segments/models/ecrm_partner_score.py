@@ -6,7 +6,7 @@ from datetime import timedelta
 import numpy as np
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import SQL
 
 from . import clv_models
@@ -108,8 +108,7 @@ class EcrmPartnerScore(models.Model):
         :raise AccessError: the user is not an eCRM manager
         :raise ValidationError: the segment rules of a company overlap or leave gaps
         """
-        self._check_manager()
-        companies = self.env["res.company"].browse(company_ids) if company_ids else self.env.company
+        companies = self._get_companies(company_ids)
         return [self._recompute_company(company) for company in companies]
 
     @api.model
@@ -120,8 +119,7 @@ class EcrmPartnerScore(models.Model):
         :param bool force: refit even when the data did not change since the last fit
         :return: one dict per company: company, clv_model, note, params (dict or False)
         """
-        self._check_manager()
-        companies = self.env["res.company"].browse(company_ids) if company_ids else self.env.company
+        companies = self._get_companies(company_ids)
         result = []
         for company in companies:
             config = self.env["ecrm.config"]._get_for_company(company).sudo()
@@ -205,8 +203,14 @@ class EcrmPartnerScore(models.Model):
         todo = Config.search(["|", ("last_run_day", "=", False), ("last_run_day", "<", today)])
         self.env["ir.cron"]._commit_progress(remaining=len(todo))
         for config in todo:
-            config.write({"run_state": "running", "run_progress": 0.0})
-            self._recompute_company(config.company_id, progress=True)
+            config.write({"run_state": "running", "run_progress": 0.0, "last_run_error": False})
+            try:
+                with self.env.cr.savepoint():
+                    self._recompute_company(config.company_id, progress=True)
+            except ValidationError as error:
+                # a company with broken segment rules must not stop the others: say it on its screen
+                _logger.warning("eCRM recompute of %s skipped: %s", config.company_id.name, error)
+                config.write({"last_run_error": str(error)})
             config.write({"last_run_day": today, "run_state": "idle", "run_progress": 100.0})
             if not self.env["ir.cron"]._commit_progress(1):
                 break
@@ -214,6 +218,14 @@ class EcrmPartnerScore(models.Model):
     # ------------------------------------------------------------------
     # Engine
     # ------------------------------------------------------------------
+    def _get_companies(self, company_ids):
+        """The companies to work on: the current one by default; only companies of the user."""
+        self._check_manager()
+        companies = self.env["res.company"].browse(company_ids) if company_ids else self.env.company
+        if not self.env.su and companies - self.env.user.company_ids:
+            raise AccessError(self.env._("You can only recompute the companies you work in."))
+        return companies
+
     def _check_manager(self):
         if not (self.env.su or self.env.user.has_group("ecrm_segments.ecrm_group_manager")):
             raise AccessError(self.env._("Only eCRM managers can recompute scores and fit the CLV models."))

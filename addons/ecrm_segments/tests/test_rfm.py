@@ -261,3 +261,23 @@ class TestRfmScores(EcrmCase, EcrmOrdersMixin):
         with self.assertQueryCount(count):
             order_scored.action_confirm()
             self.env.flush_all()
+
+    def test_cron_skips_a_company_with_broken_rules_and_says_why(self):
+        kim = self.Partner.create({"name": "Kim"})
+        self.make_order(kim, 80, days_ago=2)
+        self.env.ref("ecrm_segments.segment_champions").active = False
+        logger = "odoo.addons.ecrm_segments.models.ecrm_partner_score"
+        with (
+            patch.object(type(self.env["ir.cron"]), "_commit_progress", return_value=1.0),
+            self.assertLogs(logger, "WARNING") as logs,
+        ):
+            self.env["ecrm.partner.score"]._cron_recompute()
+        self.assertIn("No RFM segment covers", logs.output[0])
+        self.assertIn("No RFM segment covers R=5 F=4", self.config.last_run_error)
+        self.assertFalse(self.score_of(kim))
+        self.assertEqual(self.config.run_state, "idle")
+
+    def test_only_own_companies(self):
+        other = self.env["res.company"].create({"name": "Not Mine"})
+        with self.assertRaisesRegex(AccessError, "companies you work in"):
+            self.env["ecrm.partner.score"].with_user(self.ecrm_manager).recompute(company_ids=other.ids)
