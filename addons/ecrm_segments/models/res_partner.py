@@ -1,8 +1,160 @@
-from odoo import models
+from odoo import api, fields, models
+
+from .ecrm_partner_score import STAGES
+
+# score fields shown on the customer, read from the current company's score row
+SCORE_FIELDS = {
+    "ecrm_order_count": "frequency",
+    "ecrm_order_total": "monetary",
+    "ecrm_refunded": "refunded",
+    "ecrm_first_order_date": "first_order_date",
+    "ecrm_last_order_date": "last_order_date",
+    "ecrm_aov": "aov",
+    "ecrm_recency_days": "recency_days",
+    "ecrm_r_score": "r_score",
+    "ecrm_f_score": "f_score",
+    "ecrm_m_score": "m_score",
+    "ecrm_rfm_code": "rfm_code",
+    "ecrm_clv_historic": "clv_historic",
+    "ecrm_clv_simple": "clv_simple",
+    "ecrm_clv_predicted": "clv_predicted",
+    "ecrm_expected_purchases": "expected_purchases",
+    "ecrm_p_alive": "p_alive",
+    "ecrm_churn_risk": "churn_risk",
+    "ecrm_value_at_stake": "value_at_stake",
+    "ecrm_clv_model": "clv_model",
+}
 
 
 class ResPartner(models.Model):
     _inherit = "res.partner"
+
+    # Written by the recompute, per company (stored in one jsonb column each, so the
+    # customers list can filter and group by them).
+    ecrm_segment_id = fields.Many2one(
+        "ecrm.segment",
+        string="Segment",
+        company_dependent=True,
+        readonly=True,
+        copy=False,
+    )
+    ecrm_stage = fields.Selection(
+        STAGES,
+        string="Lifecycle Stage",
+        company_dependent=True,
+        readonly=True,
+        copy=False,
+    )
+
+    ecrm_score_id = fields.Many2one("ecrm.partner.score", compute="_compute_ecrm_scores", string="Scores")
+    ecrm_currency_id = fields.Many2one("res.currency", compute="_compute_ecrm_scores", string="eCRM Currency")
+    ecrm_order_count = fields.Integer(compute="_compute_ecrm_scores", string="Orders")
+    ecrm_order_total = fields.Monetary(
+        compute="_compute_ecrm_scores",
+        string="Net Spend",
+        currency_field="ecrm_currency_id",
+    )
+    ecrm_refunded = fields.Monetary(
+        compute="_compute_ecrm_scores",
+        string="Refunded",
+        currency_field="ecrm_currency_id",
+    )
+    ecrm_first_order_date = fields.Date(compute="_compute_ecrm_scores", string="First Order")
+    ecrm_last_order_date = fields.Date(compute="_compute_ecrm_scores", string="Last Order")
+    ecrm_aov = fields.Monetary(
+        compute="_compute_ecrm_scores",
+        string="Average Order Value",
+        currency_field="ecrm_currency_id",
+    )
+    ecrm_recency_days = fields.Integer(compute="_compute_ecrm_scores", string="Days Since Last Order")
+    ecrm_r_score = fields.Integer(compute="_compute_ecrm_scores", string="R")
+    ecrm_f_score = fields.Integer(compute="_compute_ecrm_scores", string="F")
+    ecrm_m_score = fields.Integer(compute="_compute_ecrm_scores", string="M")
+    ecrm_rfm_code = fields.Char(compute="_compute_ecrm_scores", string="RFM")
+    ecrm_clv_historic = fields.Monetary(
+        compute="_compute_ecrm_scores",
+        string="Historic CLV",
+        currency_field="ecrm_currency_id",
+    )
+    ecrm_clv_simple = fields.Monetary(
+        compute="_compute_ecrm_scores",
+        string="Simple CLV",
+        currency_field="ecrm_currency_id",
+    )
+    ecrm_clv_predicted = fields.Monetary(
+        compute="_compute_ecrm_scores",
+        string="Predicted CLV",
+        currency_field="ecrm_currency_id",
+    )
+    ecrm_expected_purchases = fields.Float(compute="_compute_ecrm_scores", string="Expected Purchases", digits=(16, 2))
+    ecrm_p_alive = fields.Float(compute="_compute_ecrm_scores", string="P(alive)", digits=(16, 2))
+    ecrm_churn_risk = fields.Float(compute="_compute_ecrm_scores", string="Churn Risk", digits=(16, 2))
+    ecrm_value_at_stake = fields.Monetary(
+        compute="_compute_ecrm_scores",
+        string="Value at Stake",
+        currency_field="ecrm_currency_id",
+    )
+    ecrm_clv_model = fields.Selection(
+        [("bgnbd", "BG/NBD + Gamma-Gamma"), ("simple", "Simple formula")],
+        compute="_compute_ecrm_scores",
+        string="CLV Model",
+    )
+    ecrm_sale_order_count = fields.Integer(compute="_compute_ecrm_sale_order_count", string="Confirmed Orders")
+
+    @api.depends_context("company")
+    def _compute_ecrm_scores(self):
+        """All score fields of the recordset from one search on the current company's scores."""
+        scores = self.env["ecrm.partner.score"].search(
+            [("partner_id", "in", self.ids), ("company_id", "=", self.env.company.id)]
+        )
+        by_partner = {score.partner_id.id: score for score in scores}
+        currency = self.env.company.currency_id
+        for partner in self:
+            score = by_partner.get(partner.id)
+            partner.ecrm_score_id = score
+            partner.ecrm_currency_id = currency
+            for fname, score_fname in SCORE_FIELDS.items():
+                partner[fname] = score[score_fname] if score else False
+
+    @api.depends_context("company")
+    def _compute_ecrm_sale_order_count(self):
+        """Confirmed orders of the customers' commercial entities, live, in one _read_group."""
+        groups = self.env["sale.order"]._read_group(
+            [
+                (
+                    "partner_id.commercial_partner_id",
+                    "in",
+                    self.commercial_partner_id.ids,
+                ),
+                ("state", "=", "sale"),
+            ],
+            ["partner_id"],
+            ["__count"],
+        )
+        counts = {}
+        for partner, count in groups:
+            counts[partner.commercial_partner_id.id] = counts.get(partner.commercial_partner_id.id, 0) + count
+        for partner in self:
+            partner.ecrm_sale_order_count = counts.get(partner.commercial_partner_id.id, 0)
+
+    def action_ecrm_open_orders(self):
+        """The customer's confirmed sales orders."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("sale.action_orders")
+        action["domain"] = [
+            ("partner_id", "child_of", self.commercial_partner_id.id),
+            ("state", "=", "sale"),
+        ]
+        action["context"] = {"create": False}
+        return action
+
+    def action_ecrm_open_history(self):
+        """The customer's segment changes."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("ecrm_segments.ecrm_segment_history_action")
+        action["domain"] = [("partner_id", "=", self.id)]
+        action["context"] = {}
+        return action
 
     def _ecrm_notify_event(self, event, **values):
         """Tell the eCRM addons that ``event`` happened to the customers in ``self``.
@@ -25,4 +177,4 @@ class ResPartner(models.Model):
         :param values: event details, as listed above
         :return: None
         """
-        return None
+        return

@@ -1,3 +1,6 @@
+from datetime import timedelta
+
+from odoo import fields
 from odoo.tests import TransactionCase, new_test_user
 
 
@@ -25,3 +28,65 @@ class EcrmCase(TransactionCase):
             for xmlid, menu in menus.items()
             if all(int(menu_id) in visible for menu_id in menu.parent_path.strip("/").split("/"))
         }
+
+
+class EcrmOrdersMixin:
+    """Helpers to build customers and dated, confirmed sales orders."""
+
+    @classmethod
+    def _setup_ecrm_products(cls):
+        cls.ecrm_product = cls.env["product.product"].create(
+            {"name": "eCRM Widget", "list_price": 100.0, "taxes_id": False}
+        )
+
+    @classmethod
+    def make_order(
+        cls,
+        partner,
+        amount,
+        days_ago=0,
+        confirm=True,
+        company=None,
+        pricelist=None,
+        discount=0.0,
+        **values,
+    ):
+        """A sales order of ``partner`` for ``amount`` (untaxed), dated ``days_ago`` days ago."""
+        env = cls.env(context=dict(cls.env.context, allowed_company_ids=[(company or cls.env.company).id]))
+        vals = {
+            "partner_id": partner.id,
+            "company_id": (company or cls.env.company).id,
+            "order_line": [
+                (
+                    0,
+                    0,
+                    {
+                        "product_id": cls.ecrm_product.id,
+                        "product_uom_qty": 1,
+                        "price_unit": amount,
+                        "discount": discount,
+                        "tax_ids": False,
+                    },
+                )
+            ],
+        }
+        if pricelist:
+            vals["pricelist_id"] = pricelist.id
+        vals.update(values)
+        order = env["sale.order"].with_company(company or cls.env.company).create(vals)
+        if confirm:
+            order.action_confirm()
+        order.date_order = fields.Datetime.now() - timedelta(days=days_ago)
+        return order
+
+    @classmethod
+    def recompute(cls, company=None):
+        return cls.env["ecrm.partner.score"].recompute(company_ids=(company or cls.env.company).ids)[0]
+
+    def score_of(self, partner, company=None):
+        return self.env["ecrm.partner.score"].search(
+            [
+                ("partner_id", "=", partner.id),
+                ("company_id", "=", (company or self.env.company).id),
+            ]
+        )

@@ -1,0 +1,94 @@
+import base64
+import io
+import zipfile
+
+from odoo.tests import tagged
+
+from .common import EcrmCase, EcrmOrdersMixin
+
+
+@tagged("post_install", "-at_install", "ecrm")
+class TestCustomer360(EcrmCase, EcrmOrdersMixin):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._setup_ecrm_products()
+        cls.env["sale.order"].search([("state", "=", "sale")]).write({"state": "cancel"})
+        cls.partners = cls.env["res.partner"].create(
+            [{"name": f"Customer {i}", "email": f"c{i}@example.com"} for i in range(8)]
+        )
+        for i, partner in enumerate(cls.partners):
+            for k in range(i % 3 + 1):
+                cls.make_order(partner, 100 + 10 * i, days_ago=5 + 40 * k + 7 * i)
+        cls.env["ecrm.partner.score"].recompute()
+
+    def test_partner_fields(self):
+        partner = self.partners[5]
+        self.assertEqual(partner.ecrm_order_count, 3)
+        self.assertEqual(partner.ecrm_order_total, 450.0)
+        self.assertEqual(partner.ecrm_aov, 150.0)
+        self.assertEqual(partner.ecrm_sale_order_count, 3)
+        self.assertTrue(partner.ecrm_segment_id)
+        self.assertIn(partner.ecrm_stage, ("active", "new"))
+        self.assertEqual(
+            partner.ecrm_rfm_code,
+            f"{partner.ecrm_r_score}{partner.ecrm_f_score}{partner.ecrm_m_score}",
+        )
+        action = partner.action_ecrm_open_orders()
+        self.assertEqual(self.env["sale.order"].search_count(action["domain"]), 3)
+
+    def test_kpis_in_constant_queries(self):
+        """The 360 fields of a whole list load in a constant number of queries."""
+        fnames = [
+            "ecrm_order_count",
+            "ecrm_clv_predicted",
+            "ecrm_sale_order_count",
+            "ecrm_segment_id",
+        ]
+        self.partners[2:4].with_user(self.ecrm_user).read(fnames)  # warm the access-rule caches
+        self.env.invalidate_all()
+        before = self.env.cr.sql_log_count
+        self.partners[:2].with_user(self.ecrm_user).read(fnames)
+        few = self.env.cr.sql_log_count - before
+        self.assertLessEqual(few, 8)
+        self.env.invalidate_all()
+        with self.assertQueryCount(few):
+            self.partners.with_user(self.ecrm_user).read(fnames)
+
+    def test_customers_group_by_segment_and_stage(self):
+        Partner = self.env["res.partner"].with_user(self.ecrm_user)
+        groups = Partner.read_group([("id", "in", self.partners.ids)], ["ecrm_segment_id"], ["ecrm_segment_id"])
+        self.assertEqual(sum(g["ecrm_segment_id_count"] for g in groups), 8)
+        by_stage = dict(Partner._read_group([("id", "in", self.partners.ids)], ["ecrm_stage"], ["__count"]))
+        self.assertEqual(sum(by_stage.values()), 8)
+        self.assertNotIn(False, by_stage)
+
+    def test_rfm_grid(self):
+        grid = self.env["ecrm.partner.score"].with_user(self.ecrm_user).get_rfm_grid()
+        self.assertEqual(len(grid["cells"]), 25)
+        self.assertEqual(grid["total"], 8)
+        self.assertEqual(
+            sum(c["monetary"] for c in grid["cells"]),
+            sum(self.partners.mapped("ecrm_order_total")),
+        )
+        self.assertEqual(sum(s["count"] for s in grid["segments"]), 8)
+        self.assertTrue(all(c["segment"] for c in grid["cells"]))
+
+    def test_export_xlsx(self):
+        segment = self.partners[0].ecrm_segment_id
+        members = self.partners.filtered(lambda p: p.ecrm_segment_id == segment)
+        wizard = self.env["ecrm.segment.export"].with_user(self.ecrm_user).create({"segment_id": segment.id})
+        wizard.action_export()
+        self.assertEqual(wizard.line_count, len(members))
+        self.assertTrue(wizard.file_name.endswith(".xlsx"))
+        content = base64.b64decode(wizard.file_data)
+        with zipfile.ZipFile(io.BytesIO(content)) as book:
+            strings = book.read("xl/sharedStrings.xml").decode()
+        for partner in members:
+            self.assertIn(partner.name, strings)
+        for partner in self.partners - members:
+            self.assertNotIn(f">{partner.name}<", strings)
+        self.assertIn("RFM", strings)
+        data = self.env["ecrm.segment.export"].with_user(self.ecrm_user).export_segment(segment.id)
+        self.assertEqual(data["count"], len(members))
+        self.assertTrue(base64.b64decode(data["content"]).startswith(b"PK"))
