@@ -15,7 +15,8 @@ lint: ## ruff and pylint-odoo
 	@$(ECRM) lint
 data: ## generate customers and orders: make data DB=name SIZE=demo|small|medium|100k SEED=42
 	@$(ECRM) data --db $(DB) --size $(SIZE) --seed $(SEED) $(ARGS)
-bench: ## benchmarks under tests/benchmarks: make bench SIZE=small|100k
-	@$(ECRM) bench --size $(SIZE) $(ARGS)
+BENCH_SIZE ?= small
+bench: ## benchmarks under tests/benchmarks: make bench BENCH_SIZE=small|100k ARGS="--only segments"
+	@$(ECRM) bench --size $(BENCH_SIZE) $(ARGS)
 i18n: ## export .pot files and refresh zh_CN.po (keeps existing translations): make i18n ARGS="--addons ecrm_loyalty"
 	@$(ECRM) i18n $(ARGS)

@@ -341,7 +341,17 @@ def cmd_i18n(args):
             i18n.mkdir(exist_ok=True)
             base = [str(VENV_PYTHON), str(ODOO_SRC / "odoo-bin"), "i18n", "export", "-c", conf, "-d", db]
             subprocess.check_call([*base, "-l", "pot", "-o", str(i18n / f"{addon}.pot"), addon])
-            subprocess.check_call([*base, "-l", "zh_CN", "-o", str(i18n / "zh_CN.po"), addon])
+            po_path = i18n / "zh_CN.po"
+            previous = polib.pofile(str(po_path)) if po_path.exists() else []
+            subprocess.check_call([*base, "-l", "zh_CN", "-o", str(po_path), addon])
+            # the database only holds the translations of data (views, fields, menus); keep the
+            # ones of code strings (Python, JavaScript) from the previous file
+            known = {(e.msgctxt, e.msgid): e.msgstr for e in previous if e.msgstr and not e.obsolete}
+            po = polib.pofile(str(po_path))
+            for entry in po:
+                if not entry.msgstr and (entry.msgctxt, entry.msgid) in known:
+                    entry.msgstr = known[(entry.msgctxt, entry.msgid)]
+            po.save(str(po_path))
             say(f"{addon}: {i18n / (addon + '.pot')} and {i18n / 'zh_CN.po'} written")
     finally:
         os.unlink(conf)
