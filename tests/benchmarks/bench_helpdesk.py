@@ -222,8 +222,12 @@ def main():
             if os.environ.get("BENCH_PROFILE"):
                 import cProfile  # noqa: PLC0415
 
-                cProfile.runctx("Ticket._cron_sla_escalation(batch_size=args.batch)", globals(), locals(),
-                                os.environ["BENCH_PROFILE"])
+                cProfile.runctx(
+                    "Ticket._cron_sla_escalation(batch_size=args.batch)",
+                    globals(),
+                    locals(),
+                    os.environ["BENCH_PROFILE"],
+                )
             else:
                 Ticket._cron_sla_escalation(batch_size=args.batch)
             job_time = time.perf_counter() - start

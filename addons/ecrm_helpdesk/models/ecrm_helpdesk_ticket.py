@@ -6,6 +6,8 @@ from markupsafe import Markup
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.fields import Domain
+from odoo.tools import SQL
+from odoo.tools.mail import generate_tracking_message_id
 
 from .ecrm_helpdesk_sla import PRIORITIES
 
@@ -515,30 +517,30 @@ class EcrmHelpdeskTicket(models.Model):
         """Handle the due SLA warnings and breaches of ``self`` (a batch of open tickets), set-based.
 
         A warning logs a note and gives the agent (or the team lead) a to-do activity. A breach
-        logs a note and, as configured on the policy, gives the team lead an activity, raises
-        the priority one step and reassigns the ticket. The matched policy is kept when the
-        priority is raised: a breach does not move the goalposts.
+        logs a note and, as configured on the policy, gives the team lead (or the agent) an
+        activity, raises the priority one step and reassigns the ticket. The matched policy is
+        kept when the priority is raised: a breach does not move the goalposts.
+
+        Notes and activities are inserted in two statements for the whole batch (no notification
+        is sent: the activity appears in the assignee's activity menu); flags, priorities and
+        agents are written with one ``write`` per distinct value.
 
         :return: dict with the ticket ids warned and breached
         """
         now = now or fields.Datetime.now()
         _ = self.env._
         flags = defaultdict(list)
+        priorities = defaultdict(list)
+        reassign = defaultdict(list)
         bodies, activities = {}, []
         breached_ids, warned_ids = [], []
-        todo_type = self.env.ref("mail.mail_activity_data_todo")
-        model_id = self.env["ir.model"]._get_id(self._name)
         labels = {"response": _("first response"), "resolution": _("resolution")}
+        priority_labels = dict(self._fields["priority"]._description_selection(self.env))
         for ticket in self:
             lines = []
             sla = ticket.sla_id
-            for (
-                target,
-                deadline_field,
-                warning_field,
-                warned_field,
-                breached_field,
-            ) in SLA_TARGETS:
+            ticket_breached = False
+            for target, deadline_field, warning_field, warned_field, breached_field in SLA_TARGETS:
                 deadline = ticket[deadline_field]
                 done = ticket.close_date or (target == "response" and ticket.first_response_date)
                 if not deadline or done:
@@ -547,7 +549,7 @@ class EcrmHelpdeskTicket(models.Model):
                     flags[breached_field].append(ticket.id)
                     if not ticket[warned_field]:
                         flags[warned_field].append(ticket.id)
-                    breached_ids.append(ticket.id)
+                    ticket_breached = True
                     lines.append(
                         _(
                             "SLA %(policy)s breached: the %(target)s was due on %(deadline)s (UTC).",
@@ -556,22 +558,11 @@ class EcrmHelpdeskTicket(models.Model):
                             deadline=deadline,
                         )
                     )
-                    if sla.breach_notify:
-                        user = ticket.team_id.leader_id or ticket.user_id
-                        if user:
-                            activities.append(
-                                {
-                                    "res_model_id": model_id,
-                                    "res_id": ticket.id,
-                                    "activity_type_id": todo_type.id,
-                                    "user_id": user.id,
-                                    "summary": _(
-                                        "SLA breached: %(ticket)s",
-                                        ticket=ticket.display_name,
-                                    ),
-                                    "date_deadline": now.date(),
-                                }
-                            )
+                    user = ticket.team_id.leader_id or ticket.user_id
+                    if sla.breach_notify and user:
+                        activities.append(
+                            (ticket, user, _("SLA breached: %(ticket)s", ticket=ticket.display_name), now.date())
+                        )
                 elif ticket[warning_field] and ticket[warning_field] <= now and not ticket[warned_field]:
                     flags[warned_field].append(ticket.id)
                     warned_ids.append(ticket.id)
@@ -586,42 +577,99 @@ class EcrmHelpdeskTicket(models.Model):
                     user = ticket.user_id or ticket.team_id.leader_id
                     if user:
                         activities.append(
-                            {
-                                "res_model_id": model_id,
-                                "res_id": ticket.id,
-                                "activity_type_id": todo_type.id,
-                                "user_id": user.id,
-                                "summary": _(
-                                    "SLA deadline soon: %(ticket)s",
-                                    ticket=ticket.display_name,
-                                ),
-                                "date_deadline": deadline.date(),
-                            }
+                            (
+                                ticket,
+                                user,
+                                _("SLA deadline soon: %(ticket)s", ticket=ticket.display_name),
+                                deadline.date(),
+                            )
                         )
+            if ticket_breached:
+                breached_ids.append(ticket.id)
+                if sla.breach_raise_priority and ticket.priority < "3":
+                    new_priority = str(int(ticket.priority) + 1)
+                    priorities[new_priority].append(ticket.id)
+                    lines.append(_("Priority raised to %(priority)s.", priority=priority_labels[new_priority]))
+                if sla.breach_user_id and ticket.user_id != sla.breach_user_id:
+                    reassign[sla.breach_user_id.id].append(ticket.id)
+                    lines.append(_("Reassigned to %(agent)s.", agent=sla.breach_user_id.name))
             if lines:
-                bodies[ticket.id] = Markup("<br/>").join(lines)
+                bodies[ticket.id] = Markup("<p>%s</p>") % Markup("<br/>").join(lines)
+        # the note says what changed: no tracking message on top of it
+        quiet = self.with_context(tracking_disable=True, ecrm_helpdesk_keep_sla=True)
         for field_name, ids in flags.items():
-            self.browse(ids).write({field_name: True})
-        breached = self.browse(breached_ids)
-        escalation = breached.with_context(ecrm_helpdesk_keep_sla=True)
-        for new_priority, tickets in (
-            escalation.filtered(lambda t: t.sla_id.breach_raise_priority and t.priority < "3")
-            .grouped(lambda t: str(int(t.priority) + 1))
-            .items()
-        ):
-            tickets.write({"priority": new_priority})
-        for user, tickets in (
-            escalation.filtered(lambda t: t.sla_id.breach_user_id and t.user_id != t.sla_id.breach_user_id)
-            .grouped(lambda t: t.sla_id.breach_user_id)
-            .items()
-        ):
-            tickets.write({"user_id": user.id})
-        if bodies:
-            self.browse(list(bodies))._message_log_batch(bodies=bodies)
-        if activities:
-            # quick update: the activity shows in the agent's activity menu without one email each
-            self.env["mail.activity"].with_context(mail_activity_quick_update=True).create(activities)
-        return {"warned": warned_ids, "breached": breached.ids}
+            quiet.browse(ids).write({field_name: True})
+        for new_priority, ids in priorities.items():
+            quiet.browse(ids).write({"priority": new_priority})
+        for user_id, ids in reassign.items():
+            quiet.browse(ids).write({"user_id": user_id})
+        self._sla_insert_notes(bodies, now)
+        self._sla_insert_activities(activities, now)
+        return {"warned": warned_ids, "breached": breached_ids}
+
+    def _sla_insert_notes(self, bodies, now):
+        """Log the internal notes ``bodies`` ({ticket id: html}) in one INSERT (as _message_log_batch would)."""
+        if not bodies:
+            return
+        self.env.flush_all()
+        author_id, email_from = self._message_compute_author(None, None)
+        self.env.cr.execute(
+            SQL(
+                """
+                INSERT INTO mail_message (model, res_id, body, message_type, subtype_id, is_internal, author_id,
+                                          email_from, reply_to, message_id, email_add_signature, date,
+                                          create_uid, create_date, write_uid, write_date)
+                SELECT %(model)s, note.res_id, note.body, 'notification', %(subtype_id)s, TRUE, %(author_id)s,
+                       %(email_from)s, %(reply_to)s, %(message_id)s, FALSE, %(now)s, %(uid)s, %(now)s, %(uid)s, %(now)s
+                  FROM unnest(%(res_ids)s::int[], %(bodies)s::text[]) AS note(res_id, body)
+                """,
+                model=self._name,
+                subtype_id=self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_note"),
+                author_id=author_id,
+                email_from=email_from,
+                reply_to=self.env["mail.thread"]._notify_get_reply_to(default=email_from, author_id=author_id)[False],
+                message_id=generate_tracking_message_id("message-notify"),
+                now=now,
+                uid=self.env.uid,
+                res_ids=list(bodies),
+                bodies=[str(body) for body in bodies.values()],
+            )
+        )
+        self.env["mail.message"].invalidate_model()
+        self.browse(list(bodies)).invalidate_recordset(["message_ids"])
+
+    def _sla_insert_activities(self, activities, now):
+        """Schedule to-do activities [(ticket, user, summary, deadline)] in one INSERT."""
+        if not activities:
+            return
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """
+                INSERT INTO mail_activity (res_model_id, res_model, res_id, res_name, activity_type_id, summary,
+                                           date_deadline, user_id, user_tz, automated, active,
+                                           create_uid, create_date, write_uid, write_date)
+                SELECT %(model_id)s, %(model)s, act.res_id, act.res_name, %(type_id)s, act.summary, act.deadline,
+                       act.user_id, u_partner.tz, TRUE, TRUE, %(uid)s, %(now)s, %(uid)s, %(now)s
+                  FROM unnest(%(res_ids)s::int[], %(names)s::text[], %(summaries)s::text[], %(deadlines)s::date[],
+                              %(user_ids)s::int[]) AS act(res_id, res_name, summary, deadline, user_id)
+                  JOIN res_users u ON u.id = act.user_id
+                  JOIN res_partner u_partner ON u_partner.id = u.partner_id
+                """,
+                model_id=self.env["ir.model"]._get_id(self._name),
+                model=self._name,
+                type_id=self.env["ir.model.data"]._xmlid_to_res_id("mail.mail_activity_data_todo"),
+                uid=self.env.uid,
+                now=now,
+                res_ids=[ticket.id for ticket, _user, _summary, _deadline in activities],
+                names=[ticket.display_name for ticket, _user, _summary, _deadline in activities],
+                summaries=[summary for _ticket, _user, summary, _deadline in activities],
+                deadlines=[deadline for _ticket, _user, _summary, deadline in activities],
+                user_ids=[user.id for _ticket, user, _summary, _deadline in activities],
+            )
+        )
+        self.env["mail.activity"].invalidate_model()
+        self.browse(list({ticket.id for ticket, _user, _summary, _deadline in activities})).invalidate_recordset()
 
     # ------------------------------------------------------------------
     # rating

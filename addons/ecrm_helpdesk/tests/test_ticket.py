@@ -126,3 +126,14 @@ class TestTicket(EcrmHelpdeskCase):
         )
         self.assertTrue(ticket.first_response_date)
         self.assertGreaterEqual(ticket.first_response_hours, 0)
+
+    def test_team_bad_input_refused(self):
+        with self.assertRefused(ValidationError, "between 0 and 5"):
+            self.team.low_rating_threshold = 7
+        self.assertEqual(self.team.low_rating_threshold, 2)
+        company_2 = self.env["res.company"].create({"name": "Elsewhere Ltd"})
+        with self.assertRefused(ValidationError, "must have access to its company"):
+            self.env["ecrm.helpdesk.team"].create(
+                {"name": "Foreign", "company_id": company_2.id, "member_ids": [(6, 0, self.agent_1.ids)]}
+            )
+        self.assertFalse(self.env["ecrm.helpdesk.team"].search([("name", "=", "Foreign")]))
