@@ -213,8 +213,14 @@ def main():
             env = api.Environment(cr, odoo.SUPERUSER_ID, {"tracking_disable": True})
             _team, due = insert_tickets(env, count, args.due)
             print(f"[bench] {count} open tickets, {due} due for a warning or a breach", flush=True)
-            floor_time, floor_handled = sql_floor(env)
-            print(f"[bench] bare SQL pass: {floor_time:.3f} s ({floor_handled} tickets handled)", flush=True)
+            # the floor is rolled back each time: keep its best of three runs
+            floor_runs = [sql_floor(env) for _run in range(3)]
+            floor_time, floor_handled = min(floor_runs)
+            print(
+                f"[bench] bare SQL pass: {floor_time:.3f} s, best of {len(floor_runs)} "
+                f"({floor_handled} tickets handled)",
+                flush=True,
+            )
 
             Ticket = env["ecrm.helpdesk.ticket"]
             queries_before = cr.sql_log_count

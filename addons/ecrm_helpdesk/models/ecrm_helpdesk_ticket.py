@@ -381,7 +381,7 @@ class EcrmHelpdeskTicket(models.Model):
             moved = self.filtered(lambda t: t.stage_id.team_id and t.stage_id.team_id != team)
             if moved:
                 # the old team's stage makes no sense in the new team: restart in its first stage
-                moved.write({"team_id": team.id, "stage_id": team._get_first_stage().id})
+                moved.write(dict(vals, stage_id=team._get_first_stage().id))
                 return (self - moved).write(vals) if self - moved else True
         if "user_id" in vals:
             vals["assign_date"] = now if vals["user_id"] else False
@@ -468,12 +468,20 @@ class EcrmHelpdeskTicket(models.Model):
         # sudo: agents apply policies they may not read (policies are configured by managers)
         policies = self.env["ecrm.helpdesk.sla"].sudo().search([("company_id", "in", self.company_id.ids + [False])])
         matches = policies._match_tickets(self)
+        planned = {}  # tickets created together share their opening date: plan each deadline once
+
+        def plan(calendar, start, hours):
+            key = (calendar.id, start, hours)
+            if key not in planned:
+                planned[key] = self._sla_plan(calendar, start, hours)
+            return planned[key]
+
         for ticket in self:
             sla = matches[ticket.id]
             start = ticket.date_open or fields.Datetime.now()
             calendar = ticket.team_id.resource_calendar_id
-            response = self._sla_plan(calendar, start, sla.response_hours) if sla else False
-            resolution = self._sla_plan(calendar, start, sla.resolution_hours) if sla else False
+            response = plan(calendar, start, sla.response_hours) if sla else False
+            resolution = plan(calendar, start, sla.resolution_hours) if sla else False
             warn = timedelta(hours=sla.warning_hours) if sla and sla.warning_hours else None
             values = {
                 "sla_id": sla.id,
@@ -529,9 +537,7 @@ class EcrmHelpdeskTicket(models.Model):
         """
         now = now or fields.Datetime.now()
         _ = self.env._
-        flags = defaultdict(list)
-        priorities = defaultdict(list)
-        reassign = defaultdict(list)
+        updates = defaultdict(dict)  # ticket id -> values to write
         bodies, activities = {}, []
         breached_ids, warned_ids = [], []
         labels = {"response": _("first response"), "resolution": _("resolution")}
@@ -546,9 +552,9 @@ class EcrmHelpdeskTicket(models.Model):
                 if not deadline or done:
                     continue
                 if deadline <= now and not ticket[breached_field]:
-                    flags[breached_field].append(ticket.id)
+                    updates[ticket.id][breached_field] = True
                     if not ticket[warned_field]:
-                        flags[warned_field].append(ticket.id)
+                        updates[ticket.id][warned_field] = True
                     ticket_breached = True
                     lines.append(
                         _(
@@ -564,7 +570,7 @@ class EcrmHelpdeskTicket(models.Model):
                             (ticket, user, _("SLA breached: %(ticket)s", ticket=ticket.display_name), now.date())
                         )
                 elif ticket[warning_field] and ticket[warning_field] <= now and not ticket[warned_field]:
-                    flags[warned_field].append(ticket.id)
+                    updates[ticket.id][warned_field] = True
                     warned_ids.append(ticket.id)
                     lines.append(
                         _(
@@ -588,31 +594,41 @@ class EcrmHelpdeskTicket(models.Model):
                 breached_ids.append(ticket.id)
                 if sla.breach_raise_priority and ticket.priority < "3":
                     new_priority = str(int(ticket.priority) + 1)
-                    priorities[new_priority].append(ticket.id)
+                    updates[ticket.id]["priority"] = new_priority
                     lines.append(_("Priority raised to %(priority)s.", priority=priority_labels[new_priority]))
                 if sla.breach_user_id and ticket.user_id != sla.breach_user_id:
-                    reassign[sla.breach_user_id.id].append(ticket.id)
+                    updates[ticket.id]["user_id"] = sla.breach_user_id.id
                     lines.append(_("Reassigned to %(agent)s.", agent=sla.breach_user_id.name))
             if lines:
                 bodies[ticket.id] = Markup("<p>%s</p>") % Markup("<br/>").join(lines)
         # the note says what changed: no tracking message on top of it
         quiet = self.with_context(tracking_disable=True, ecrm_helpdesk_keep_sla=True)
-        for field_name, ids in flags.items():
-            quiet.browse(ids).write({field_name: True})
-        for new_priority, ids in priorities.items():
-            quiet.browse(ids).write({"priority": new_priority})
-        for user_id, ids in reassign.items():
-            quiet.browse(ids).write({"user_id": user_id})
+        groups = defaultdict(list)
+        for ticket_id, values in updates.items():
+            groups[tuple(sorted(values.items()))].append(ticket_id)
+        for values, ids in groups.items():
+            quiet.browse(ids).write(dict(values))
         self._sla_insert_notes(bodies, now)
         self._sla_insert_activities(activities, now)
         return {"warned": warned_ids, "breached": breached_ids}
+
+    @api.model
+    def _sla_note_defaults(self):
+        """Author, sender and reply-to of the escalation notes (as ``_message_log_batch`` sets them)."""
+        key = ("ecrm_helpdesk_sla_note_defaults", self.env.uid)
+        cache = self.env.cr.cache
+        if key not in cache:
+            author_id, email_from = self._message_compute_author(None, None)
+            reply_to = self.env["mail.thread"]._notify_get_reply_to(default=email_from, author_id=author_id)[False]
+            cache[key] = (author_id, email_from, reply_to)
+        return cache[key]
 
     def _sla_insert_notes(self, bodies, now):
         """Log the internal notes ``bodies`` ({ticket id: html}) in one INSERT (as _message_log_batch would)."""
         if not bodies:
             return
         self.env.flush_all()
-        author_id, email_from = self._message_compute_author(None, None)
+        author_id, email_from, reply_to = self._sla_note_defaults()
         self.env.cr.execute(
             SQL(
                 """
@@ -627,7 +643,7 @@ class EcrmHelpdeskTicket(models.Model):
                 subtype_id=self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_note"),
                 author_id=author_id,
                 email_from=email_from,
-                reply_to=self.env["mail.thread"]._notify_get_reply_to(default=email_from, author_id=author_id)[False],
+                reply_to=reply_to,
                 message_id=generate_tracking_message_id("message-notify"),
                 now=now,
                 uid=self.env.uid,

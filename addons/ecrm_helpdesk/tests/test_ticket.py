@@ -71,7 +71,8 @@ class TestTicket(EcrmHelpdeskCase):
 
     def test_change_team_restarts_in_its_pipeline(self):
         ticket = self._create_ticket()
-        ticket.team_id = self.team_other
+        ticket.write({"team_id": self.team_other.id, "priority": "2"})
+        self.assertEqual(ticket.priority, "2")
         self.assertEqual(ticket.stage_id.team_id, self.team_other)
         self.assertEqual(ticket.stage_id, self.team_other._get_first_stage())
 
