@@ -18,6 +18,7 @@
         "report/ecrm_helpdesk_ticket_report_views.xml",
         "views/ecrm_helpdesk_menus.xml",
         "views/portal_templates.xml",
+        "views/customer_views.xml",
     ],
     "assets": {
         "web.assets_tests": [

@@ -6,3 +6,5 @@ from . import ecrm_helpdesk_sla
 from . import ecrm_helpdesk_ticket
 from . import ecrm_helpdesk_faq
 from . import res_users
+from . import res_partner
+from . import sale_order

@@ -55,3 +55,19 @@ class TestAfterSales(EcrmHelpdeskCase):
         with patch.object(Ticket, "_ecrm_grant_goodwill", autospec=True, return_value="granted") as hook:
             self.assertEqual(ticket.action_grant_goodwill(points=100), "granted")
         hook.assert_called_once_with(ticket, points=100, reason=ticket.display_name)
+
+    def test_customer_and_order_smart_buttons(self):
+        ticket = self._create_ticket(sale_order_ids=[(6, 0, self.order.ids)])
+        self._create_ticket(partner_id=self.customer_company.id)
+        self._create_ticket(partner_id=self.customer_2.id)
+        self.assertEqual(self.customer.ecrm_helpdesk_ticket_count, 2, "a contact shows its company's tickets")
+        self.assertEqual(self.customer_2.ecrm_helpdesk_ticket_count, 1)
+        self.assertEqual(self.order.ecrm_helpdesk_ticket_ids, ticket)
+        action = self.order.action_view_ecrm_helpdesk_tickets()
+        self.assertEqual(self.env["ecrm.helpdesk.ticket"].search(action["domain"]), ticket)
+        new = self.env["ecrm.helpdesk.ticket"].with_context(action["context"]).create({"name": "From the order"})
+        self.assertEqual(new.sale_order_ids, self.order)
+        self.assertEqual(new.product_ids, self.product)
+        self.assertEqual(new.partner_id, self.customer)
+        action = self.customer.action_view_ecrm_helpdesk_tickets()
+        self.assertEqual(len(self.env["ecrm.helpdesk.ticket"].search(action["domain"])), 3)
