@@ -1,0 +1,1 @@
+from . import ecrm_helpdesk_ticket_report
