@@ -52,15 +52,20 @@ class SaleOrder(models.Model):
         if not earn_entries and not reward_lines:
             return
         awards = self._ecrm_loyalty_awards(earn_entries)
-        Ledger._ecrm_award(awards)
         cost = defaultdict(float)
         for line in reward_lines:
             cost[line.order_id, line.coupon_id] += line.points_cost
+        spends = [
+            {"card": card, "points": points, "kind": "redeem", "order": order}
+            for (order, card), points in cost.items()
+        ]
+        # points of a 'future' program only pay for later orders: spend before this batch's awards
         Ledger._ecrm_consume(
-            [
-                {"card": card, "points": points, "kind": "redeem", "order": order}
-                for (order, card), points in cost.items()
-            ]
+            [s for s in spends if s["card"].program_id.applies_on == "future"]
+        )
+        Ledger._ecrm_award(awards)
+        Ledger._ecrm_consume(
+            [s for s in spends if s["card"].program_id.applies_on != "future"]
         )
         self.partner_id.commercial_partner_id._ecrm_tier_evaluate(upgrade_only=True)
 

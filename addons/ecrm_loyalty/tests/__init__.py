@@ -1,2 +1,3 @@
 from . import test_security
 from . import test_ledger
+from . import test_redeem
