@@ -3,9 +3,7 @@ from odoo.http import content_disposition, request
 
 
 class EcrmLoyaltyController(http.Controller):
-    @http.route(
-        "/ecrm_loyalty/liability/<int:liability_id>/xlsx", type="http", auth="user"
-    )
+    @http.route("/ecrm_loyalty/liability/<int:liability_id>/xlsx", type="http", auth="user")
     def liability_xlsx(self, liability_id, **kwargs):
         wizard = request.env["ecrm.loyalty.liability"].browse(liability_id).exists()
         if not wizard:

@@ -9,9 +9,7 @@ class EcrmLoyaltyPortal(CustomerPortal):
         if "ecrm_loyalty_count" in counters:
             Card = request.env["loyalty.card"]
             values["ecrm_loyalty_count"] = (
-                Card.search_count(self._ecrm_loyalty_domain())
-                if Card.has_access("read")
-                else 0
+                Card.search_count(self._ecrm_loyalty_domain()) if Card.has_access("read") else 0
             )
         return values
 
@@ -26,9 +24,7 @@ class EcrmLoyaltyPortal(CustomerPortal):
     def portal_my_ecrm_loyalty(self, **kw):
         # read as the portal user: record rules show only the customer's own cards and lines
         cards = request.env["loyalty.card"].search(self._ecrm_loyalty_domain())
-        lines = request.env["ecrm.loyalty.ledger"].search(
-            [("card_id", "in", cards.ids)], limit=50
-        )
+        lines = request.env["ecrm.loyalty.ledger"].search([("card_id", "in", cards.ids)], limit=50)
         today = fields.Date.context_today(cards)
         expiring = request.env["ecrm.loyalty.lot"].search(
             [

@@ -6,15 +6,11 @@ from odoo import api, fields, models
 class AccountMove(models.Model):
     _inherit = "account.move"
 
-    ecrm_loyalty_entry = fields.Boolean(
-        "Loyalty Points Entry", readonly=True, copy=False, index="btree_not_null"
-    )
+    ecrm_loyalty_entry = fields.Boolean("Loyalty Points Entry", readonly=True, copy=False, index="btree_not_null")
 
     def _post(self, soft=True):
         posted = super()._post(soft=soft)
-        posted.filtered(
-            lambda move: move.move_type == "out_refund"
-        )._ecrm_loyalty_refund()
+        posted.filtered(lambda move: move.move_type == "out_refund")._ecrm_loyalty_refund()
         return posted
 
     def _ecrm_loyalty_refund(self):
@@ -27,28 +23,15 @@ class AccountMove(models.Model):
                 continue
             earn_ratio, reward_ratio = {}, {}
             for order in orders:
-                sold = order.order_line.filtered(
-                    lambda line: not line.is_reward_line and not line.display_type
-                )
+                sold = order.order_line.filtered(lambda line: not line.is_reward_line and not line.display_type)
                 rewards = order.order_line.filtered("is_reward_line")
-                refunded = refund_lines.filtered(
-                    lambda line, sold=sold: line.sale_line_ids & sold
-                )
-                refunded_rewards = refund_lines.filtered(
-                    lambda line: line.sale_line_ids & rewards
-                )
+                refunded = refund_lines.filtered(lambda line, sold=sold: line.sale_line_ids & sold)
+                refunded_rewards = refund_lines.filtered(lambda line: line.sale_line_ids & rewards)
                 base = sum(sold.mapped("price_subtotal"))
-                earn_ratio[order] = (
-                    base and sum(refunded.mapped("price_subtotal")) / base
-                )
+                earn_ratio[order] = base and sum(refunded.mapped("price_subtotal")) / base
                 reward_base = sum(rewards.mapped("price_subtotal"))
-                reward_ratio[order] = (
-                    reward_base
-                    and sum(refunded_rewards.mapped("price_subtotal")) / reward_base
-                )
-            orders._ecrm_loyalty_reverse(
-                earn_ratio, reward_ratio, f"move:{move.id}", move=move
-            )
+                reward_ratio[order] = reward_base and sum(refunded_rewards.mapped("price_subtotal")) / reward_base
+            orders._ecrm_loyalty_reverse(earn_ratio, reward_ratio, f"move:{move.id}", move=move)
 
     @api.model
     def _ecrm_post_loyalty_entries(self, lines):
@@ -57,10 +40,7 @@ class AccountMove(models.Model):
         per company, journal and date, one pair of lines per program."""
         programs = lines.program_id.filtered(
             lambda p: (
-                p.ecrm_accounting
-                and p.ecrm_journal_id
-                and p.ecrm_liability_account_id
-                and p.ecrm_revenue_account_id
+                p.ecrm_accounting and p.ecrm_journal_id and p.ecrm_liability_account_id and p.ecrm_revenue_account_id
             )
         )
         if not programs:
@@ -109,9 +89,7 @@ class AccountMove(models.Model):
                         "date": date,
                         "ref": self.env._("Loyalty points"),
                         "ecrm_loyalty_entry": True,
-                        "line_ids": [
-                            fields.Command.create(vals) for vals in move_lines
-                        ],
+                        "line_ids": [fields.Command.create(vals) for vals in move_lines],
                     }
                     for (company, journal, date), move_lines in per_move.items()
                 ]

@@ -34,28 +34,14 @@ class EcrmLoyaltyLedger(models.Model):
         readonly=True,
         index=True,
     )
-    date = fields.Date(
-        required=True, readonly=True, index=True, default=fields.Date.context_today
-    )
-    card_id = fields.Many2one(
-        "loyalty.card", required=True, readonly=True, index=True, ondelete="restrict"
-    )
-    program_id = fields.Many2one(
-        "loyalty.program", required=True, readonly=True, index=True, ondelete="restrict"
-    )
-    partner_id = fields.Many2one(
-        "res.partner", readonly=True, index=True, ondelete="restrict"
-    )
-    company_id = fields.Many2one(
-        "res.company", required=True, readonly=True, index=True, ondelete="restrict"
-    )
-    lot_id = fields.Many2one(
-        "ecrm.loyalty.lot", readonly=True, index="btree_not_null", ondelete="restrict"
-    )
+    date = fields.Date(required=True, readonly=True, index=True, default=fields.Date.context_today)
+    card_id = fields.Many2one("loyalty.card", required=True, readonly=True, index=True, ondelete="restrict")
+    program_id = fields.Many2one("loyalty.program", required=True, readonly=True, index=True, ondelete="restrict")
+    partner_id = fields.Many2one("res.partner", readonly=True, index=True, ondelete="restrict")
+    company_id = fields.Many2one("res.company", required=True, readonly=True, index=True, ondelete="restrict")
+    lot_id = fields.Many2one("ecrm.loyalty.lot", readonly=True, index="btree_not_null", ondelete="restrict")
     tier_id = fields.Many2one("ecrm.loyalty.tier", readonly=True, ondelete="restrict")
-    points = fields.Float(
-        readonly=True, help="Effect of this line on the available balance of the card."
-    )
+    points = fields.Float(readonly=True, help="Effect of this line on the available balance of the card.")
     pending_points = fields.Float(
         readonly=True,
         help="Effect of this line on the pending (not yet available) points.",
@@ -70,15 +56,9 @@ class EcrmLoyaltyLedger(models.Model):
         help="Value of the points of this line (available and pending) in the program currency.",
     )
     expiry_date = fields.Date(readonly=True, index="btree_not_null")
-    order_id = fields.Many2one(
-        "sale.order", string="Sales Order", readonly=True, index="btree_not_null"
-    )
-    move_id = fields.Many2one(
-        "account.move", string="Credit Note", readonly=True, index="btree_not_null"
-    )
-    coupon_id = fields.Many2one(
-        "loyalty.card", string="Coupon", readonly=True, ondelete="restrict"
-    )
+    order_id = fields.Many2one("sale.order", string="Sales Order", readonly=True, index="btree_not_null")
+    move_id = fields.Many2one("account.move", string="Credit Note", readonly=True, index="btree_not_null")
+    coupon_id = fields.Many2one("loyalty.card", string="Coupon", readonly=True, ondelete="restrict")
     reversed_line_id = fields.Many2one(
         "ecrm.loyalty.ledger",
         readonly=True,
@@ -117,16 +97,12 @@ class EcrmLoyaltyLedger(models.Model):
         "CHECK(kind <> 'reverse' OR (reversed_line_id IS NOT NULL AND reversal_key IS NOT NULL))",
         "A reversal must say which line and which event it reverses.",
     )
-    _shortfall_positive = models.Constraint(
-        "CHECK(shortfall_points >= 0)", "A shortfall cannot be negative."
-    )
+    _shortfall_positive = models.Constraint("CHECK(shortfall_points >= 0)", "A shortfall cannot be negative.")
     _reverse_once = models.UniqueIndex(
         "(reversed_line_id, reversal_key) WHERE reversed_line_id IS NOT NULL",
         "These points were already reversed for this event.",
     )
-    _liability_idx = models.Index(
-        "(company_id, date, program_id, tier_id, expiry_date)"
-    )
+    _liability_idx = models.Index("(company_id, date, program_id, tier_id, expiry_date)")
 
     def init(self):
         # The ledger is append-only at the database level too: UPDATE and DELETE are refused
@@ -161,22 +137,16 @@ class EcrmLoyaltyLedger(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
-        raise UserError(
-            self.env._("The loyalty ledger is append-only: lines cannot be changed.")
-        )
+        raise UserError(self.env._("The loyalty ledger is append-only: lines cannot be changed."))
 
     def unlink(self):
-        raise UserError(
-            self.env._("The loyalty ledger is append-only: lines cannot be deleted.")
-        )
+        raise UserError(self.env._("The loyalty ledger is append-only: lines cannot be deleted."))
 
     # ------------------------------------------------------------------
     # Engine: every change of points goes through these methods
     # ------------------------------------------------------------------
     @api.model
-    def _ecrm_line_vals(
-        self, card, kind, points=0.0, pending_points=0.0, lot=None, rate=None, **extra
-    ):
+    def _ecrm_line_vals(self, card, kind, points=0.0, pending_points=0.0, lot=None, rate=None, **extra):
         """Values of one ledger line of ``card``; the value uses the lot's rate when there is a lot."""
         program = card.program_id
         if rate is None:
@@ -194,9 +164,7 @@ class EcrmLoyaltyLedger(models.Model):
             "date": fields.Date.context_today(self),
         }
         if lot:
-            vals.update(
-                lot_id=lot.id, expiry_date=lot.expiry_date, tier_id=lot.tier_id.id
-            )
+            vals.update(lot_id=lot.id, expiry_date=lot.expiry_date, tier_id=lot.tier_id.id)
         vals.update(extra)
         return vals
 
@@ -217,9 +185,7 @@ class EcrmLoyaltyLedger(models.Model):
                 deltas[vals["card_id"]] += vals.get("points", 0.0)
             self._ecrm_bump_cards(deltas, orm=orm)
         self.env["account.move"]._ecrm_post_loyalty_entries(lines)
-        self.env["loyalty.card"].browse(
-            {vals["card_id"] for vals in vals_list}
-        ).invalidate_recordset(
+        self.env["loyalty.card"].browse({vals["card_id"] for vals in vals_list}).invalidate_recordset(
             ["ecrm_pending_points", "ecrm_expiring_points", "ecrm_next_expiry_date"]
         )
         return lines.sudo(False)
@@ -233,19 +199,10 @@ class EcrmLoyaltyLedger(models.Model):
 
     @api.model
     def _ecrm_bump_cards(self, deltas, orm=True):
-        deltas = {
-            card_id: d
-            for card_id, d in deltas.items()
-            if not float_is_zero(d, precision_digits=6)
-        }
+        deltas = {card_id: d for card_id, d in deltas.items() if not float_is_zero(d, precision_digits=6)}
         if not deltas:
             return
-        cards = (
-            self.env["loyalty.card"]
-            .browse(deltas)
-            .sudo()
-            .with_context(ecrm_ledger_sync=True)
-        )
+        cards = self.env["loyalty.card"].browse(deltas).sudo().with_context(ecrm_ledger_sync=True)
         if orm:
             # sudo: the card balance follows the ledger whatever the rights of the user of the event
             for card in cards:
@@ -278,11 +235,7 @@ class EcrmLoyaltyLedger(models.Model):
             ``reason``, ``tier`` and ``date``
         :return: the ledger lines
         """
-        awards = [
-            a
-            for a in awards
-            if float_compare(a["points"], 0.0, precision_digits=POINT_DIGITS) > 0
-        ]
+        awards = [a for a in awards if float_compare(a["points"], 0.0, precision_digits=POINT_DIGITS) > 0]
         if not awards:
             return self.browse()
         today = fields.Date.context_today(self)
@@ -301,12 +254,8 @@ class EcrmLoyaltyLedger(models.Model):
                     "tier_id": award.get("tier", self.env["ecrm.loyalty.tier"]).id,
                     "order_id": award.get("order", self.env["sale.order"]).id,
                     "date": date,
-                    "available_date": award.get("available_date")
-                    or (not award.get("pending") and date)
-                    or False,
-                    "expiry_date": fields.Date.add(date, months=months)
-                    if months
-                    else False,
+                    "available_date": award.get("available_date") or (not award.get("pending") and date) or False,
+                    "expiry_date": fields.Date.add(date, months=months) if months else False,
                     "points": award["points"],
                     "remaining": 0.0 if award.get("pending") else award["points"],
                     "pending_points": award["points"] if award.get("pending") else 0.0,
@@ -364,11 +313,7 @@ class EcrmLoyaltyLedger(models.Model):
         :param strict: refuse (UserError) to take more than the available balance
         :return: the ledger lines
         """
-        consumptions = [
-            c
-            for c in consumptions
-            if float_compare(c["points"], 0.0, precision_digits=POINT_DIGITS) > 0
-        ]
+        consumptions = [c for c in consumptions if float_compare(c["points"], 0.0, precision_digits=POINT_DIGITS) > 0]
         if not consumptions:
             return self.browse()
         cards = self.env["loyalty.card"].browse({c["card"].id for c in consumptions})
@@ -377,13 +322,7 @@ class EcrmLoyaltyLedger(models.Model):
         for cons in consumptions:
             wanted[cons["card"].id] += cons["points"]
         for card in cards:
-            if (
-                strict
-                and float_compare(
-                    wanted[card.id], card.points, precision_digits=POINT_DIGITS
-                )
-                > 0
-            ):
+            if strict and float_compare(wanted[card.id], card.points, precision_digits=POINT_DIGITS) > 0:
                 raise UserError(
                     self.env._(
                         "Card %(card)s has %(balance)s points available, %(wanted)s cannot be spent.",
@@ -393,9 +332,7 @@ class EcrmLoyaltyLedger(models.Model):
                     )
                 )
         lots_per_card = self._ecrm_available_lots(cards)
-        remaining = {
-            lot.id: lot.remaining for lots in lots_per_card.values() for lot in lots
-        }
+        remaining = {lot.id: lot.remaining for lots in lots_per_card.values() for lot in lots}
         line_vals = []
         for cons in consumptions:
             card = cons["card"]
@@ -417,18 +354,10 @@ class EcrmLoyaltyLedger(models.Model):
                     continue
                 remaining[lot.id] -= take
                 left -= take
-                line_vals.append(
-                    self._ecrm_line_vals(
-                        card, cons.get("kind", "redeem"), points=-take, lot=lot, **extra
-                    )
-                )
+                line_vals.append(self._ecrm_line_vals(card, cons.get("kind", "redeem"), points=-take, lot=lot, **extra))
             if not float_is_zero(left, precision_digits=6):
                 # only without lots (balance opened before the ledger or negative): no expiry
-                line_vals.append(
-                    self._ecrm_line_vals(
-                        card, cons.get("kind", "redeem"), points=-left, **extra
-                    )
-                )
+                line_vals.append(self._ecrm_line_vals(card, cons.get("kind", "redeem"), points=-left, **extra))
         changed = {
             lot.id: remaining[lot.id] - lot.remaining
             for lots in lots_per_card.values()
@@ -447,22 +376,17 @@ class EcrmLoyaltyLedger(models.Model):
             ``cancel`` or ``move:42``; a line is reversed at most once per event)
         :return: the reverse lines
         """
-        reversals = [
-            r
-            for r in reversals
-            if float_compare(r["points"], 0.0, precision_digits=POINT_DIGITS) > 0
-        ]
+        reversals = [r for r in reversals if float_compare(r["points"], 0.0, precision_digits=POINT_DIGITS) > 0]
         if not reversals:
             return self.browse()
-        cards = self.env["loyalty.card"].browse(
-            {r["line"].card_id.id for r in reversals}
-        )
+        cards = self.env["loyalty.card"].browse({r["line"].card_id.id for r in reversals})
         self._ecrm_lock_cards(cards)
         lots_per_card = self._ecrm_available_lots(cards)
         balance = {card.id: card.points for card in cards}
         lot_delta = defaultdict(float)
         pending_delta = defaultdict(float)
         reversed_per_lot = defaultdict(float)
+        expired_delta = defaultdict(float)
         line_vals = []
         for rev in reversals:
             line, amount, card = rev["line"], rev["points"], rev["line"].card_id
@@ -475,32 +399,31 @@ class EcrmLoyaltyLedger(models.Model):
             if rev.get("move"):
                 base["move_id"] = rev["move"].id
             if line.kind == "redeem":
-                # give the spent points back to the lot they came from (re-expired by the cron if due)
+                # give the spent points back to the lot they came from (the cron expires them if due)
+                line_vals.append(self._ecrm_line_vals(card, "reverse", points=amount, lot=lot, **base))
+                if lot.state == "expired":
+                    # the lot is closed: the points given back expire at once
+                    line_vals.append(self._ecrm_line_vals(card, "expire", points=-amount, lot=lot))
+                    expired_delta[lot.id] += amount
+                    continue
                 if lot:
                     lot_delta[lot.id] += amount
                 balance[card.id] += amount
-                line_vals.append(
-                    self._ecrm_line_vals(
-                        card, "reverse", points=amount, lot=lot, **base
-                    )
-                )
                 continue
+            if lot.state == "expired":
+                # points that already expired cannot be taken back a second time
+                left = lot.points - lot.reversed_points - reversed_per_lot[lot.id] - lot.expired_points
+                amount = min(amount, max(left, 0.0))
+                if float_is_zero(amount, precision_digits=6):
+                    continue
             reversed_per_lot[lot.id] += amount
             if lot.state == "pending":
                 # pending points are simply withdrawn from the pending balance
                 pending_delta[lot.id] -= amount
-                line_vals.append(
-                    self._ecrm_line_vals(
-                        card, "reverse", pending_points=-amount, lot=lot, **base
-                    )
-                )
+                line_vals.append(self._ecrm_line_vals(card, "reverse", pending_points=-amount, lot=lot, **base))
                 continue
             # take the points back from their own lot first, then from the card's other lots
-            from_lot = (
-                min(amount, lot.remaining + lot_delta[lot.id])
-                if lot.state == "available"
-                else 0.0
-            )
+            from_lot = min(amount, lot.remaining + lot_delta[lot.id]) if lot.state == "available" else 0.0
             lot_delta[lot.id] -= from_lot
             rest = amount - from_lot
             for other in lots_per_card.get(card.id, []):
@@ -533,6 +456,7 @@ class EcrmLoyaltyLedger(models.Model):
         Lot._ecrm_add_remaining(lot_delta)
         Lot._ecrm_add_remaining(pending_delta, column="pending_points")
         Lot._ecrm_add_remaining(reversed_per_lot, column="reversed_points")
+        Lot._ecrm_add_remaining(expired_delta, column="expired_points")
         return self._ecrm_write_lines(line_vals)
 
     # ------------------------------------------------------------------

@@ -16,31 +16,20 @@ class EcrmLoyaltyLot(models.Model):
     _order = "expiry_date asc nulls last, id"
     _rec_name = "date"
 
-    card_id = fields.Many2one(
-        "loyalty.card", required=True, readonly=True, index=True, ondelete="restrict"
-    )
-    program_id = fields.Many2one(
-        "loyalty.program", required=True, readonly=True, index=True, ondelete="restrict"
-    )
-    partner_id = fields.Many2one(
-        "res.partner", readonly=True, index=True, ondelete="restrict"
-    )
-    company_id = fields.Many2one(
-        "res.company", required=True, readonly=True, index=True, ondelete="restrict"
-    )
+    card_id = fields.Many2one("loyalty.card", required=True, readonly=True, index=True, ondelete="restrict")
+    program_id = fields.Many2one("loyalty.program", required=True, readonly=True, index=True, ondelete="restrict")
+    partner_id = fields.Many2one("res.partner", readonly=True, index=True, ondelete="restrict")
+    company_id = fields.Many2one("res.company", required=True, readonly=True, index=True, ondelete="restrict")
     tier_id = fields.Many2one("ecrm.loyalty.tier", readonly=True, ondelete="restrict")
     order_id = fields.Many2one("sale.order", readonly=True, index="btree_not_null")
     date = fields.Date(required=True, readonly=True)
-    available_date = fields.Date(
-        readonly=True, help="When the pending points become available (return window)."
-    )
+    available_date = fields.Date(readonly=True, help="When the pending points become available (return window).")
     expiry_date = fields.Date(readonly=True)
     points = fields.Float(required=True, readonly=True, help="Points awarded.")
     remaining = fields.Float(readonly=True, help="Points of the award still available.")
-    pending_points = fields.Float(
-        readonly=True, help="Points of the award still pending."
-    )
+    pending_points = fields.Float(readonly=True, help="Points of the award still pending.")
     reversed_points = fields.Float(readonly=True)
+    expired_points = fields.Float(readonly=True)
     point_value = fields.Float(digits=(16, 6), readonly=True)
     state = fields.Selection(
         [("pending", "Pending"), ("available", "Available"), ("expired", "Expired")],
@@ -48,23 +37,15 @@ class EcrmLoyaltyLot(models.Model):
         readonly=True,
         index=True,
     )
-    expiring_notified = fields.Boolean(
-        readonly=True, help="The 'points about to expire' event was sent."
-    )
+    expiring_notified = fields.Boolean(readonly=True, help="The 'points about to expire' event was sent.")
     line_ids = fields.One2many("ecrm.loyalty.ledger", "lot_id", readonly=True)
 
-    _remaining_positive = models.Constraint(
-        "CHECK(remaining >= -0.000001)", "A lot cannot go below zero."
-    )
+    _remaining_positive = models.Constraint("CHECK(remaining >= -0.000001)", "A lot cannot go below zero.")
     _expiry_idx = models.Index("(state, expiry_date) WHERE remaining > 0")
 
     @api.model
     def _ecrm_add_remaining(self, deltas, column="remaining"):
-        deltas = {
-            lot_id: d
-            for lot_id, d in deltas.items()
-            if not float_is_zero(d, precision_digits=6)
-        }
+        deltas = {lot_id: d for lot_id, d in deltas.items() if not float_is_zero(d, precision_digits=6)}
         if not deltas:
             return
         self.flush_model([column])
@@ -78,9 +59,7 @@ class EcrmLoyaltyLot(models.Model):
         """The pending lots of ``self`` whose points can become available today."""
         today = fields.Date.context_today(self)
         lots = self.filtered(lambda lot: lot.state == "pending")
-        by_payment = lots.filtered(
-            lambda lot: lot.program_id.ecrm_pending_mode == "payment"
-        )
+        by_payment = lots.filtered(lambda lot: lot.program_id.ecrm_pending_mode == "payment")
         paid_orders = by_payment.order_id.filtered(
             lambda order: (
                 order.invoice_status == "invoiced"
@@ -94,14 +73,9 @@ class EcrmLoyaltyLot(models.Model):
         )
         return lots.filtered(
             lambda lot: (
-                (
-                    lot.program_id.ecrm_pending_mode == "payment"
-                    and lot.order_id in paid_orders
-                )
+                (lot.program_id.ecrm_pending_mode == "payment" and lot.order_id in paid_orders)
                 or (
-                    lot.program_id.ecrm_pending_mode != "payment"
-                    and lot.available_date
-                    and lot.available_date <= today
+                    lot.program_id.ecrm_pending_mode != "payment" and lot.available_date and lot.available_date <= today
                 )
             )
         )
@@ -122,9 +96,7 @@ class EcrmLoyaltyLot(models.Model):
             for lot in lots
         ]
         self._ecrm_add_remaining({lot.id: lot.pending_points for lot in lots})
-        self._ecrm_add_remaining(
-            {lot.id: -lot.pending_points for lot in lots}, column="pending_points"
-        )
+        self._ecrm_add_remaining({lot.id: -lot.pending_points for lot in lots}, column="pending_points")
         today = fields.Date.context_today(self)
         lots.write({"state": "available", "available_date": today})
         return Ledger._ecrm_write_lines(vals, orm=False)
@@ -151,12 +123,8 @@ class EcrmLoyaltyLot(models.Model):
         """Expire what is left of these lots: one expire line per lot, card balances lowered."""
         Ledger = self.env["ecrm.loyalty.ledger"]
         lots = self.filtered(lambda lot: lot.state == "available" and lot.remaining > 0)
-        vals = [
-            Ledger._ecrm_line_vals(
-                lot.card_id, "expire", points=-lot.remaining, lot=lot
-            )
-            for lot in lots
-        ]
+        vals = [Ledger._ecrm_line_vals(lot.card_id, "expire", points=-lot.remaining, lot=lot) for lot in lots]
+        self._ecrm_add_remaining({lot.id: lot.remaining for lot in lots}, column="expired_points")
         self._ecrm_add_remaining({lot.id: -lot.remaining for lot in lots})
         lots.write({"state": "expired"})
         return Ledger._ecrm_write_lines(vals, orm=False)
@@ -184,9 +152,7 @@ class EcrmLoyaltyLot(models.Model):
         """Daily: fire ``loyalty.points_expiring`` once per lot, N days (program setting) before it expires."""
         today = fields.Date.context_today(self)
         cron = self.env["ir.cron"]
-        programs = self.env["loyalty.program"].search(
-            [("ecrm_expiring_notice_days", ">", 0)]
-        )
+        programs = self.env["loyalty.program"].search([("ecrm_expiring_notice_days", ">", 0)])
         domains = [
             [
                 ("program_id", "=", program.id),

@@ -10,9 +10,7 @@ class EcrmLoyaltyTier(models.Model):
 
     name = fields.Char(required=True, translate=True)
     active = fields.Boolean(default=True)
-    company_id = fields.Many2one(
-        "res.company", default=lambda self: self.env.company, index=True
-    )
+    company_id = fields.Many2one("res.company", default=lambda self: self.env.company, index=True)
     threshold = fields.Float(
         "Qualifying Amount",
         required=True,
@@ -33,18 +31,12 @@ class EcrmLoyaltyTier(models.Model):
     color = fields.Integer()
     partner_count = fields.Integer(compute="_compute_partner_count")
 
-    _multiplier_positive = models.Constraint(
-        "CHECK(multiplier > 0)", "The earning multiplier must be positive."
-    )
-    _threshold_positive = models.Constraint(
-        "CHECK(threshold >= 0)", "The qualifying amount cannot be negative."
-    )
+    _multiplier_positive = models.Constraint("CHECK(multiplier > 0)", "The earning multiplier must be positive.")
+    _threshold_positive = models.Constraint("CHECK(threshold >= 0)", "The qualifying amount cannot be negative.")
 
     def _compute_partner_count(self):
         counts = dict(
-            self.env["res.partner"]._read_group(
-                [("ecrm_tier_id", "in", self.ids)], ["ecrm_tier_id"], ["__count"]
-            )
+            self.env["res.partner"]._read_group([("ecrm_tier_id", "in", self.ids)], ["ecrm_tier_id"], ["__count"])
         )
         for tier in self:
             tier.partner_count = counts.get(tier, 0)

@@ -7,28 +7,16 @@ class LoyaltyCard(models.Model):
     _inherit = "loyalty.card"
 
     ecrm_managed = fields.Boolean(related="program_id.ecrm_managed")
-    ecrm_ledger_ids = fields.One2many(
-        "ecrm.loyalty.ledger", "card_id", string="Points Ledger", readonly=True
-    )
-    ecrm_lot_ids = fields.One2many(
-        "ecrm.loyalty.lot", "card_id", string="Point Lots", readonly=True
-    )
-    ecrm_pending_points = fields.Float(
-        "Pending Points", compute="_compute_ecrm_lot_figures"
-    )
-    ecrm_expiring_points = fields.Float(
-        "Points Expiring Soon", compute="_compute_ecrm_lot_figures"
-    )
-    ecrm_next_expiry_date = fields.Date(
-        "Next Expiry", compute="_compute_ecrm_lot_figures"
-    )
+    ecrm_ledger_ids = fields.One2many("ecrm.loyalty.ledger", "card_id", string="Points Ledger", readonly=True)
+    ecrm_lot_ids = fields.One2many("ecrm.loyalty.lot", "card_id", string="Point Lots", readonly=True)
+    ecrm_pending_points = fields.Float("Pending Points", compute="_compute_ecrm_lot_figures")
+    ecrm_expiring_points = fields.Float("Points Expiring Soon", compute="_compute_ecrm_lot_figures")
+    ecrm_next_expiry_date = fields.Date("Next Expiry", compute="_compute_ecrm_lot_figures")
     ecrm_tier_id = fields.Many2one(related="partner_id.ecrm_tier_id", string="Tier")
 
     def _compute_ecrm_lot_figures(self):
         today = fields.Date.context_today(self)
-        Lot = self.env[
-            "ecrm.loyalty.lot"
-        ].sudo()  # sudo: figures of the card the user can read
+        Lot = self.env["ecrm.loyalty.lot"].sudo()  # sudo: figures of the card the user can read
         pending = dict(
             Lot._read_group(
                 [("card_id", "in", self.ids), ("state", "=", "pending")],
@@ -59,9 +47,7 @@ class LoyaltyCard(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         cards = super().create(vals_list)
-        opening = cards.filtered(
-            lambda c: c.ecrm_managed and not float_is_zero(c.points, precision_digits=6)
-        )
+        opening = cards.filtered(lambda c: c.ecrm_managed and not float_is_zero(c.points, precision_digits=6))
         if opening and not self.env.context.get("ecrm_ledger_sync"):
             opening._ecrm_check_adjust_rights()
             opening._ecrm_open_balances(reason=self.env._("Initial balance"))
@@ -79,21 +65,13 @@ class LoyaltyCard(models.Model):
             others_vals.pop("points")
             if others_vals:
                 super(LoyaltyCard, managed).write(others_vals)
-            return (
-                super(LoyaltyCard, self - managed).write(vals)
-                if self - managed
-                else True
-            )
+            return super(LoyaltyCard, self - managed).write(vals) if self - managed else True
         # any other change of the balance is a manual adjustment
         managed._ecrm_check_adjust_rights()
         old = {card.id: card.points for card in managed}
         res = super().write(vals)
-        reason = self.env.context.get("ecrm_ledger_reason") or self.env._(
-            "Balance changed on the card"
-        )
-        managed._ecrm_record_adjustment(
-            {card.id: card.points - old[card.id] for card in managed}, reason
-        )
+        reason = self.env.context.get("ecrm_ledger_reason") or self.env._("Balance changed on the card")
+        managed._ecrm_record_adjustment({card.id: card.points - old[card.id] for card in managed}, reason)
         return res
 
     # ------------------------------------------------------------------
@@ -113,12 +91,9 @@ class LoyaltyCard(models.Model):
                 "program_id": card.program_id.id,
                 "points": card.points,
                 "pending_points": card.ecrm_pending_points,
-                "value": card.program_id.currency_id.round(
-                    card.points * card.program_id.ecrm_point_value
-                ),
+                "value": card.program_id.currency_id.round(card.points * card.program_id.ecrm_point_value),
                 "expiring_points": card.ecrm_expiring_points,
-                "next_expiry_date": card.ecrm_next_expiry_date
-                and fields.Date.to_string(card.ecrm_next_expiry_date),
+                "next_expiry_date": card.ecrm_next_expiry_date and fields.Date.to_string(card.ecrm_next_expiry_date),
                 "tier": card.partner_id.ecrm_tier_id.name or False,
             }
             for card in self
@@ -154,9 +129,7 @@ class LoyaltyCard(models.Model):
                     program=self.program_id.name,
                 )
             )
-        amount = self.program_id.currency_id.round(
-            points * self.program_id.ecrm_point_value
-        )
+        amount = self.program_id.currency_id.round(points * self.program_id.ecrm_point_value)
         # sudo: the coupon is issued by the loyalty engine in exchange for the points
         coupon = (
             self.env["loyalty.card"]
@@ -176,9 +149,7 @@ class LoyaltyCard(models.Model):
                     "points": points,
                     "kind": "redeem",
                     "coupon": coupon,
-                    "reason": self.env._(
-                        "Converted to coupon %(code)s", code=coupon.code
-                    ),
+                    "reason": self.env._("Converted to coupon %(code)s", code=coupon.code),
                 }
             ]
         )
@@ -219,9 +190,7 @@ class LoyaltyCard(models.Model):
                 ]
             )
         else:
-            lines = Ledger._ecrm_consume(
-                [{"card": self, "points": -points, "kind": "adjust", "reason": reason}]
-            )
+            lines = Ledger._ecrm_consume([{"card": self, "points": -points, "kind": "adjust", "reason": reason}])
         return {"line_ids": lines.ids, "points": self.points}
 
     def action_ecrm_adjust(self):
@@ -239,19 +208,12 @@ class LoyaltyCard(models.Model):
     # Helpers
     # ------------------------------------------------------------------
     def _ecrm_check_adjust_rights(self):
-        if not self.env.su and not self.env.user.has_group(
-            "ecrm_loyalty.ecrm_loyalty_group_manager"
-        ):
-            raise AccessError(
-                self.env._("Only loyalty managers can adjust points by hand.")
-            )
+        if not self.env.su and not self.env.user.has_group("ecrm_loyalty.ecrm_loyalty_group_manager"):
+            raise AccessError(self.env._("Only loyalty managers can adjust points by hand."))
 
     def _ecrm_check_usable(self, points):
         self.ensure_one()
-        if (
-            not isinstance(points, (int, float))
-            or float_compare(points, 0.0, precision_digits=2) <= 0
-        ):
+        if not isinstance(points, (int, float)) or float_compare(points, 0.0, precision_digits=2) <= 0:
             raise UserError(self.env._("The number of points must be positive."))
         if not self.ecrm_managed:
             raise UserError(
@@ -262,9 +224,7 @@ class LoyaltyCard(models.Model):
             )
         if not self.active or not self.program_id.active:
             raise UserError(self.env._("Card %(card)s is archived.", card=self.code))
-        if self.expiration_date and self.expiration_date < fields.Date.context_today(
-            self
-        ):
+        if self.expiration_date and self.expiration_date < fields.Date.context_today(self):
             raise UserError(self.env._("Card %(card)s has expired.", card=self.code))
 
     def _ecrm_record_adjustment(self, deltas, reason):
@@ -284,9 +244,7 @@ class LoyaltyCard(models.Model):
                     }
                 )
             elif delta < 0:
-                spends.append(
-                    Ledger._ecrm_line_vals(card, "adjust", points=delta, reason=reason)
-                )
+                spends.append(Ledger._ecrm_line_vals(card, "adjust", points=delta, reason=reason))
         lines = Ledger._ecrm_award(awards, bump_cards=False)
         if spends:
             # take the points from the lots too, soonest-expiring first
@@ -310,10 +268,6 @@ class LoyaltyCard(models.Model):
         if not cards:
             return
         Ledger = self.env["ecrm.loyalty.ledger"]
-        sums = dict(
-            Ledger.sudo()._read_group(
-                [("card_id", "in", cards.ids)], ["card_id"], ["points:sum"]
-            )
-        )
+        sums = dict(Ledger.sudo()._read_group([("card_id", "in", cards.ids)], ["card_id"], ["points:sum"]))
         deltas = {card.id: card.points - sums.get(card, 0.0) for card in cards}
         cards._ecrm_record_adjustment(deltas, reason or self.env._("Opening balance"))

@@ -66,30 +66,20 @@ class LoyaltyProgram(models.Model):
         default="history",
         required=True,
     )
-    ecrm_breakage_rate = fields.Float(
-        "Breakage Rate (%)", help="Share of the points expected never to be redeemed."
-    )
+    ecrm_breakage_rate = fields.Float("Breakage Rate (%)", help="Share of the points expected never to be redeemed.")
     ecrm_accounting = fields.Boolean(
         "Defer Points Revenue",
         help="Post journal entries deferring the value of issued points to a contract liability "
         "and releasing it to revenue on redemption and expiry.",
     )
-    ecrm_journal_id = fields.Many2one(
-        "account.journal", string="Loyalty Journal", domain="[('type', '=', 'general')]"
-    )
-    ecrm_liability_account_id = fields.Many2one(
-        "account.account", string="Contract Liability Account"
-    )
-    ecrm_revenue_account_id = fields.Many2one(
-        "account.account", string="Revenue Account"
-    )
+    ecrm_journal_id = fields.Many2one("account.journal", string="Loyalty Journal", domain="[('type', '=', 'general')]")
+    ecrm_liability_account_id = fields.Many2one("account.account", string="Contract Liability Account")
+    ecrm_revenue_account_id = fields.Many2one("account.account", string="Revenue Account")
 
     @api.depends("ecrm_ledger", "program_type")
     def _compute_ecrm_managed(self):
         for program in self:
-            program.ecrm_managed = (
-                program.ecrm_ledger and program.program_type == "loyalty"
-            )
+            program.ecrm_managed = program.ecrm_ledger and program.program_type == "loyalty"
 
     @api.model_create_multi
     def create(self, vals_list):

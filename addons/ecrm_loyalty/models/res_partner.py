@@ -23,16 +23,12 @@ class ResPartner(models.Model):
     ecrm_tier_history_ids = fields.One2many(
         "ecrm.loyalty.tier.history", "partner_id", string="Tier History", readonly=True
     )
-    ecrm_loyalty_card_ids = fields.One2many(
-        "loyalty.card", "partner_id", string="Loyalty Cards", readonly=True
-    )
+    ecrm_loyalty_card_ids = fields.One2many("loyalty.card", "partner_id", string="Loyalty Cards", readonly=True)
 
     def _ecrm_tier_metric(self):
         """Qualifying amount of each (commercial) partner over the company's rolling window."""
         company = self.env.company
-        since = fields.Date.add(
-            fields.Date.context_today(self), days=-company.ecrm_tier_window_days
-        )
+        since = fields.Date.add(fields.Date.context_today(self), days=-company.ecrm_tier_window_days)
         metric = defaultdict(float)
         if company.ecrm_tier_basis == "points":
             groups = (
@@ -87,9 +83,7 @@ class ResPartner(models.Model):
         changes, grace_start, grace_clear = {}, self.browse(), self.browse()
         for partner in partners:
             amount = metric.get(partner, 0.0)
-            target = next(
-                (tier for tier in tiers if amount >= tier.threshold), tiers.browse()
-            )
+            target = next((tier for tier in tiers if amount >= tier.threshold), tiers.browse())
             current = partner.ecrm_tier_id
             rank_target = target.threshold if target else -1
             rank_current = current.threshold if current else -1
@@ -100,20 +94,13 @@ class ResPartner(models.Model):
                 changes[partner] = (current, target, amount)
             elif not upgrade_only:
                 if company.ecrm_tier_grace_days <= 0 or (
-                    partner.ecrm_tier_grace_until
-                    and partner.ecrm_tier_grace_until <= today
+                    partner.ecrm_tier_grace_until and partner.ecrm_tier_grace_until <= today
                 ):
                     changes[partner] = (current, target, amount)
                 elif not partner.ecrm_tier_grace_until:
                     grace_start |= partner
         if grace_start:
-            grace_start.write(
-                {
-                    "ecrm_tier_grace_until": fields.Date.add(
-                        today, days=company.ecrm_tier_grace_days
-                    )
-                }
-            )
+            grace_start.write({"ecrm_tier_grace_until": fields.Date.add(today, days=company.ecrm_tier_grace_days)})
         if grace_clear:
             grace_clear.write({"ecrm_tier_grace_until": False})
         if changes:
@@ -123,12 +110,7 @@ class ResPartner(models.Model):
     def _ecrm_tier_apply(self, changes):
         """Apply tier changes: tier field, contact tag, pricelist, history, and the event."""
         today = fields.Date.context_today(self)
-        all_tags = (
-            self.env["ecrm.loyalty.tier"]
-            .with_context(active_test=False)
-            .search([])
-            .category_id
-        )
+        all_tags = self.env["ecrm.loyalty.tier"].with_context(active_test=False).search([]).category_id
         by_target = defaultdict(lambda: self.browse())
         by_move = defaultdict(lambda: self.browse())
         for partner, (old, new, _amount) in changes.items():
@@ -149,26 +131,20 @@ class ResPartner(models.Model):
                 vals["property_product_pricelist"] = tier.pricelist_id.id
             # sudo: the tier follows the customer's purchases, whoever confirmed the order
             partners.sudo().write(vals)
-        self.env["ecrm.loyalty.tier.history"].sudo().with_context(
-            ecrm_ledger_engine=True
-        ).create(
+        self.env["ecrm.loyalty.tier.history"].sudo().with_context(ecrm_ledger_engine=True).create(
             [
                 {
                     "partner_id": partner.id,
                     "tier_from_id": old.id,
                     "tier_to_id": new.id,
-                    "direction": "up"
-                    if (new.threshold if new else -1) > (old.threshold if old else -1)
-                    else "down",
+                    "direction": "up" if (new.threshold if new else -1) > (old.threshold if old else -1) else "down",
                     "qualifying_amount": amount,
                 }
                 for partner, (old, new, amount) in changes.items()
             ]
         )
         for (old, new), partners in by_move.items():
-            partners._ecrm_notify_event(
-                "loyalty.tier_changed", tier_from=old, tier_to=new
-            )
+            partners._ecrm_notify_event("loyalty.tier_changed", tier_from=old, tier_to=new)
 
     def _cron_review_tiers(self, batch_size=1000):
         """Periodic tier review: upgrades, and downgrades after the grace period. Resumable:
@@ -179,10 +155,7 @@ class ResPartner(models.Model):
             [("state", "=", "sale"), ("company_id", "=", self.env.company.id)],
             ["partner_id"],
         )
-        partner_ids = sorted(
-            set(self.search(domain).ids)
-            | {p.commercial_partner_id.id for [p] in with_orders}
-        )
+        partner_ids = sorted(set(self.search(domain).ids) | {p.commercial_partner_id.id for [p] in with_orders})
         cron._commit_progress(remaining=len(partner_ids))
         for start in range(0, len(partner_ids), batch_size):
             batch = self.browse(partner_ids[start : start + batch_size])

@@ -7,9 +7,7 @@ from odoo.tools import float_is_zero
 class SaleOrder(models.Model):
     _inherit = "sale.order"
 
-    ecrm_loyalty_line_ids = fields.One2many(
-        "ecrm.loyalty.ledger", "order_id", string="Loyalty Ledger", readonly=True
-    )
+    ecrm_loyalty_line_ids = fields.One2many("ecrm.loyalty.ledger", "order_id", string="Loyalty Ledger", readonly=True)
 
     def action_confirm(self):
         to_confirm = self.filtered(lambda order: order.state != "sale")
@@ -17,19 +15,13 @@ class SaleOrder(models.Model):
         # spending the same card wait for each other instead of both spending the same points.
         reward_cards = to_confirm.order_line.coupon_id.filtered("ecrm_managed")
         self.env["ecrm.loyalty.ledger"]._ecrm_lock_cards(reward_cards)
-        res = super(
-            SaleOrder, self.with_context(ecrm_ledger_defer=True)
-        ).action_confirm()
-        to_confirm.filtered(
-            lambda order: order.state == "sale"
-        )._ecrm_loyalty_confirmed()
+        res = super(SaleOrder, self.with_context(ecrm_ledger_defer=True)).action_confirm()
+        to_confirm.filtered(lambda order: order.state == "sale")._ecrm_loyalty_confirmed()
         return res
 
     def _action_cancel(self):
         confirmed = self.filtered(lambda order: order.state == "sale")
-        res = super(
-            SaleOrder, self.with_context(ecrm_ledger_defer=True)
-        )._action_cancel()
+        res = super(SaleOrder, self.with_context(ecrm_ledger_defer=True))._action_cancel()
         confirmed._ecrm_loyalty_reverse(
             {order: 1.0 for order in confirmed},
             {order: 1.0 for order in confirmed},
@@ -43,12 +35,8 @@ class SaleOrder(models.Model):
     def _ecrm_loyalty_confirmed(self):
         """Write the earn and redeem lines of freshly confirmed orders (in one batch)."""
         Ledger = self.env["ecrm.loyalty.ledger"]
-        earn_entries = self.coupon_point_ids.filtered(
-            lambda pe: pe.points > 0 and pe.coupon_id.ecrm_managed
-        )
-        reward_lines = self.order_line.filtered(
-            lambda line: line.coupon_id.ecrm_managed and line.points_cost
-        )
+        earn_entries = self.coupon_point_ids.filtered(lambda pe: pe.points > 0 and pe.coupon_id.ecrm_managed)
+        reward_lines = self.order_line.filtered(lambda line: line.coupon_id.ecrm_managed and line.points_cost)
         if not earn_entries and not reward_lines:
             return
         awards = self._ecrm_loyalty_awards(earn_entries)
@@ -56,17 +44,12 @@ class SaleOrder(models.Model):
         for line in reward_lines:
             cost[line.order_id, line.coupon_id] += line.points_cost
         spends = [
-            {"card": card, "points": points, "kind": "redeem", "order": order}
-            for (order, card), points in cost.items()
+            {"card": card, "points": points, "kind": "redeem", "order": order} for (order, card), points in cost.items()
         ]
         # points of a 'future' program only pay for later orders: spend before this batch's awards
-        Ledger._ecrm_consume(
-            [s for s in spends if s["card"].program_id.applies_on == "future"]
-        )
+        Ledger._ecrm_consume([s for s in spends if s["card"].program_id.applies_on == "future"])
         Ledger._ecrm_award(awards)
-        Ledger._ecrm_consume(
-            [s for s in spends if s["card"].program_id.applies_on != "future"]
-        )
+        Ledger._ecrm_consume([s for s in spends if s["card"].program_id.applies_on != "future"])
         self.partner_id.commercial_partner_id._ecrm_tier_evaluate(upgrade_only=True)
 
     def _ecrm_loyalty_awards(self, earn_entries):
@@ -87,9 +70,7 @@ class SaleOrder(models.Model):
         }
         today = fields.Date.context_today(self)
         awards = []
-        for entry in earn_entries.sorted(
-            lambda pe: (pe.order_id.date_order, pe.order_id.id)
-        ):
+        for entry in earn_entries.sorted(lambda pe: (pe.order_id.date_order, pe.order_id.id)):
             order, card, program = (
                 entry.order_id,
                 entry.coupon_id,
@@ -101,22 +82,14 @@ class SaleOrder(models.Model):
             if program.ecrm_first_order_bonus and card not in earned_before:
                 points += program.ecrm_first_order_bonus
             earned_before.add(card)
-            birthday = (
-                partner.ecrm_birthday or partner.commercial_partner_id.ecrm_birthday
-            )
-            if (
-                program.ecrm_birthday_bonus
-                and birthday
-                and birthday.month == (order.date_order or today).month
-            ):
+            birthday = partner.ecrm_birthday or partner.commercial_partner_id.ecrm_birthday
+            if program.ecrm_birthday_bonus and birthday and birthday.month == (order.date_order or today).month:
                 points += program.ecrm_birthday_bonus
             mode = program.ecrm_pending_mode
             awards.append(
                 {
                     "card": card,
-                    "points": program.currency_id.round(points)
-                    if program.currency_id
-                    else points,
+                    "points": program.currency_id.round(points) if program.currency_id else points,
                     "kind": "earn",
                     "order": order,
                     "tier": tier,
@@ -137,12 +110,8 @@ class SaleOrder(models.Model):
         :param reward_ratio: {order: share of the spent points to give back (0..1)}
         :param key: the reversing event, a line is reversed at most once per event
         """
-        Ledger = self.env[
-            "ecrm.loyalty.ledger"
-        ].sudo()  # sudo: reversal follows the document, whoever posts it
-        lines = Ledger.search(
-            [("order_id", "in", self.ids), ("kind", "in", ("earn", "redeem"))]
-        )
+        Ledger = self.env["ecrm.loyalty.ledger"].sudo()  # sudo: reversal follows the document, whoever posts it
+        lines = Ledger.search([("order_id", "in", self.ids), ("kind", "in", ("earn", "redeem"))])
         if not lines:
             return Ledger.browse()
         done = {
@@ -158,12 +127,8 @@ class SaleOrder(models.Model):
             total = abs(line.points + line.pending_points)
             points, pending, shortfall = done.get(line, (0.0, 0.0, 0.0))
             already = abs(points + pending) + shortfall
-            ratio = (earn_ratio if line.kind == "earn" else reward_ratio).get(
-                line.order_id, 0.0
-            )
+            ratio = (earn_ratio if line.kind == "earn" else reward_ratio).get(line.order_id, 0.0)
             amount = min(total * min(ratio, 1.0), total - already)
             if not float_is_zero(amount, precision_digits=2) and amount > 0:
-                reversals.append(
-                    {"line": line, "points": amount, "key": key, "move": move}
-                )
+                reversals.append({"line": line, "points": amount, "key": key, "move": move})
         return Ledger._ecrm_reverse(reversals)

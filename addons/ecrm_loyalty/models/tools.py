@@ -6,9 +6,7 @@ def bulk_add(cr, table, column, deltas):
     deltas = {id_: delta for id_, delta in deltas.items() if delta}
     if not deltas:
         return
-    values = SQL(", ").join(
-        SQL("(%s, %s)", int(id_), float(delta)) for id_, delta in deltas.items()
-    )
+    values = SQL(", ").join(SQL("(%s, %s)", int(id_), float(delta)) for id_, delta in deltas.items())
     cr.execute(
         SQL(
             "UPDATE %(table)s AS t SET %(col)s = coalesce(t.%(col)s, 0) + v.delta::float8"

@@ -2,3 +2,4 @@ from . import test_security
 from . import test_ledger
 from . import test_redeem
 from . import test_reversal
+from . import test_expiry

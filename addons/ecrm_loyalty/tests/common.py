@@ -13,17 +13,13 @@ class EcrmLoyaltyCase(EcrmCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.loyalty_user = new_test_user(
-            cls.env, login="loyalty_user", groups="ecrm_loyalty.ecrm_loyalty_group_user"
-        )
+        cls.loyalty_user = new_test_user(cls.env, login="loyalty_user", groups="ecrm_loyalty.ecrm_loyalty_group_user")
         cls.loyalty_manager = new_test_user(
             cls.env,
             login="loyalty_manager",
             groups="ecrm_loyalty.ecrm_loyalty_group_manager",
         )
-        cls.salesman = new_test_user(
-            cls.env, login="loyalty_salesman", groups="sales_team.group_sale_salesman"
-        )
+        cls.salesman = new_test_user(cls.env, login="loyalty_salesman", groups="sales_team.group_sale_salesman")
         cls.env["loyalty.program"].search([]).write({"active": False})
         # tiers are tested on their own; the other tests run without them
         cls.env["ecrm.loyalty.tier"].search([]).write({"active": False})
@@ -44,11 +40,7 @@ class EcrmLoyaltyCase(EcrmCase):
                 "applies_on": "future",
                 "ecrm_point_value": 0.01,
                 "ecrm_expiry_months": 12,
-                "rule_ids": [
-                    Command.create(
-                        {"reward_point_mode": "money", "reward_point_amount": 1}
-                    )
-                ],
+                "rule_ids": [Command.create({"reward_point_mode": "money", "reward_point_amount": 1})],
                 "reward_ids": [
                     Command.create(
                         {
@@ -63,9 +55,7 @@ class EcrmLoyaltyCase(EcrmCase):
             }
         )
         cls.reward = cls.program.reward_ids
-        cls.customer = cls.env["res.partner"].create(
-            {"name": "Mei Lin", "email": "mei@example.com"}
-        )
+        cls.customer = cls.env["res.partner"].create({"name": "Mei Lin", "email": "mei@example.com"})
         cls.card = cls.env["loyalty.card"].create(
             {"program_id": cls.program.id, "partner_id": cls.customer.id, "points": 0}
         )
@@ -134,16 +124,12 @@ class EcrmLoyaltyCase(EcrmCase):
         """
         calls = []
 
-        def fake_commit_progress(
-            cron, processed=0, *, remaining=None, deactivate=False
-        ):
+        def fake_commit_progress(cron, processed=0, *, remaining=None, deactivate=False):
             calls.append((processed, remaining))
             done = sum(1 for p, _r in calls if p)
             return 0.0 if batches is not None and done >= batches else 100.0
 
-        with patch.object(
-            type(self.env["ir.cron"]), "_commit_progress", fake_commit_progress
-        ):
+        with patch.object(type(self.env["ir.cron"]), "_commit_progress", fake_commit_progress):
             method(*args, **kwargs)
         return calls
 

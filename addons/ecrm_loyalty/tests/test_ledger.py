@@ -15,9 +15,7 @@ class TestLoyaltyLedger(EcrmLoyaltyCase):
         order = self._order(qty=3)
         self.assertFalse(order.ecrm_loyalty_line_ids)
         order.action_confirm()
-        earned = order.coupon_point_ids.filtered(
-            lambda pe: pe.coupon_id == self.card
-        ).points
+        earned = order.coupon_point_ids.filtered(lambda pe: pe.coupon_id == self.card).points
         self.assertEqual(earned, 300)
         line = order.ecrm_loyalty_line_ids
         self.assertRecordValues(
@@ -44,9 +42,7 @@ class TestLoyaltyLedger(EcrmLoyaltyCase):
     def test_earn_creates_card_for_new_customer(self):
         partner = self.env["res.partner"].create({"name": "New Customer"})
         order = self._confirmed_order(partner, qty=2)
-        card = self.env["loyalty.card"].search(
-            [("partner_id", "=", partner.id), ("program_id", "=", self.program.id)]
-        )
+        card = self.env["loyalty.card"].search([("partner_id", "=", partner.id), ("program_id", "=", self.program.id)])
         self.assertEqual(card.points, 200)
         self.assertEqual(order.ecrm_loyalty_line_ids.card_id, card)
         self.assertBalanced(card)
@@ -66,17 +62,13 @@ class TestLoyaltyLedger(EcrmLoyaltyCase):
             self.assertRaises(psycopg2.Error),
             self.env.cr.savepoint(),
         ):
-            self.env.cr.execute(
-                "UPDATE ecrm_loyalty_ledger SET points = 1000 WHERE id = %s", [line.id]
-            )
+            self.env.cr.execute("UPDATE ecrm_loyalty_ledger SET points = 1000 WHERE id = %s", [line.id])
         with (
             mute_logger("odoo.sql_db"),
             self.assertRaises(psycopg2.Error),
             self.env.cr.savepoint(),
         ):
-            self.env.cr.execute(
-                "DELETE FROM ecrm_loyalty_ledger WHERE id = %s", [line.id]
-            )
+            self.env.cr.execute("DELETE FROM ecrm_loyalty_ledger WHERE id = %s", [line.id])
         self.assertEqual(line.points, 100)
 
     def test_database_constraints(self):
@@ -105,23 +97,17 @@ class TestLoyaltyLedger(EcrmLoyaltyCase):
     def test_balance_check_detects_drift(self):
         self._confirmed_order()
         self.assertBalanced()
-        self.env.cr.execute(
-            "UPDATE loyalty_card SET points = points + 7 WHERE id = %s", [self.card.id]
-        )
+        self.env.cr.execute("UPDATE loyalty_card SET points = points + 7 WHERE id = %s", [self.card.id])
         self.card.invalidate_recordset(["points"])
         drift = self.Ledger._ecrm_check_balances(self.card)
         self.assertEqual(drift, [(self.card.id, 107.0, 100.0)])
 
     def test_pending_until_return_window(self):
-        self.program.write(
-            {"ecrm_pending_mode": "return_window", "ecrm_return_window_days": 14}
-        )
+        self.program.write({"ecrm_pending_mode": "return_window", "ecrm_return_window_days": 14})
         with freeze_time("2026-03-01"):
             order = self._confirmed_order(qty=2)
         line = order.ecrm_loyalty_line_ids
-        self.assertRecordValues(
-            line, [{"kind": "earn", "points": 0, "pending_points": 200}]
-        )
+        self.assertRecordValues(line, [{"kind": "earn", "points": 0, "pending_points": 200}])
         self.assertEqual(self.card.points, 0)
         self.assertEqual(self.card.ecrm_pending_points, 200)
         with freeze_time("2026-03-10"):
@@ -132,12 +118,8 @@ class TestLoyaltyLedger(EcrmLoyaltyCase):
             self.run_cron(self.Lot._cron_release_pending)  # idempotent
         self.assertEqual(self.card.points, 200)
         self.assertEqual(self.card.ecrm_pending_points, 0)
-        release = self.card.ecrm_ledger_ids.filtered(
-            lambda line: line.kind == "release"
-        )
-        self.assertRecordValues(
-            release, [{"points": 200, "pending_points": -200, "value": 0}]
-        )
+        release = self.card.ecrm_ledger_ids.filtered(lambda line: line.kind == "release")
+        self.assertRecordValues(release, [{"points": 200, "pending_points": -200, "value": 0}])
         self.assertBalanced()
 
     def test_pending_until_paid(self):
@@ -146,9 +128,9 @@ class TestLoyaltyLedger(EcrmLoyaltyCase):
         invoice = self._invoice(order)
         self.run_cron(self.Lot._cron_release_pending)
         self.assertEqual(self.card.points, 0, "not paid yet")
-        self.env["account.payment.register"].with_context(
-            active_model="account.move", active_ids=invoice.ids
-        ).create({})._create_payments()
+        self.env["account.payment.register"].with_context(active_model="account.move", active_ids=invoice.ids).create(
+            {}
+        )._create_payments()
         self.assertIn(invoice.payment_state, ("paid", "in_payment"))
         self.run_cron(self.Lot._cron_release_pending)
         self.assertEqual(self.card.points, 100)
@@ -169,14 +151,10 @@ class TestLoyaltyLedger(EcrmLoyaltyCase):
         self.assertBalanced()
 
     def test_tier_multiplier(self):
-        gold = self.env["ecrm.loyalty.tier"].create(
-            {"name": "Test Gold", "threshold": 1e9, "multiplier": 1.5}
-        )
+        gold = self.env["ecrm.loyalty.tier"].create({"name": "Test Gold", "threshold": 1e9, "multiplier": 1.5})
         self.customer.sudo().ecrm_tier_id = gold
         order = self._confirmed_order(qty=2)
-        self.assertRecordValues(
-            order.ecrm_loyalty_line_ids, [{"points": 300, "tier_id": gold.id}]
-        )
+        self.assertRecordValues(order.ecrm_loyalty_line_ids, [{"points": 300, "tier_id": gold.id}])
 
     def test_adjust_by_manager(self):
         card = self.card.with_user(self.loyalty_manager)
@@ -186,12 +164,8 @@ class TestLoyaltyLedger(EcrmLoyaltyCase):
         self.assertEqual(result["points"], 25)
         lines = self.card.ecrm_ledger_ids.sorted("id")
         self.assertEqual(lines.mapped("kind"), ["adjust", "adjust"])
-        self.assertEqual(
-            lines.mapped("reason"), ["Apology for a late delivery", "Correction"]
-        )
-        self.assertEqual(
-            lines[0].lot_id.remaining, 25, "the removal took the points from the lot"
-        )
+        self.assertEqual(lines.mapped("reason"), ["Apology for a late delivery", "Correction"])
+        self.assertEqual(lines[0].lot_id.remaining, 25, "the removal took the points from the lot")
         self.assertBalanced()
 
     def test_odoo_update_balance_wizard_is_an_adjustment(self):
@@ -208,12 +182,8 @@ class TestLoyaltyLedger(EcrmLoyaltyCase):
 
     def test_card_created_with_points_opens_ledger(self):
         partner = self.env["res.partner"].create({"name": "Imported"})
-        card = self.env["loyalty.card"].create(
-            {"program_id": self.program.id, "partner_id": partner.id, "points": 75}
-        )
-        self.assertRecordValues(
-            card.ecrm_ledger_ids, [{"kind": "adjust", "points": 75}]
-        )
+        card = self.env["loyalty.card"].create({"program_id": self.program.id, "partner_id": partner.id, "points": 75})
+        self.assertRecordValues(card.ecrm_ledger_ids, [{"kind": "adjust", "points": 75}])
         self.assertBalanced(card)
 
     def test_bad_input_refused_nothing_changed(self):

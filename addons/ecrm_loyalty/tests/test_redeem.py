@@ -18,9 +18,7 @@ class TestLoyaltyRedeem(EcrmLoyaltyCase):
         self.assertEqual(reward_line.points_cost, 300, "Odoo spends points by hundreds")
         self.assertEqual(self.card.points, 350, "nothing spent before confirmation")
         order.action_confirm()
-        redeem = order.ecrm_loyalty_line_ids.filtered(
-            lambda line: line.kind == "redeem"
-        )
+        redeem = order.ecrm_loyalty_line_ids.filtered(lambda line: line.kind == "redeem")
         earn = order.ecrm_loyalty_line_ids.filtered(lambda line: line.kind == "earn")
         self.assertEqual(sum(redeem.mapped("points")), -300)
         self.assertAlmostEqual(sum(redeem.mapped("value")), -3.0)
@@ -82,14 +80,10 @@ class TestLoyaltyRedeem(EcrmLoyaltyCase):
         second = self._order_with_reward()
         self.assertEqual(first.order_line.filtered("is_reward_line").points_cost, 200)
         self.assertEqual(second.order_line.filtered("is_reward_line").points_cost, 200)
-        with self.assertRaisesRegex(
-            UserError, "200.0 points available, 400.0 cannot be spent"
-        ):
+        with self.assertRaisesRegex(UserError, "200.0 points available, 400.0 cannot be spent"):
             (first | second).action_confirm()
         self.assertEqual(self.card.points, 200)
-        self.assertFalse(
-            self.card.ecrm_ledger_ids.filtered(lambda line: line.kind == "redeem")
-        )
+        self.assertFalse(self.card.ecrm_ledger_ids.filtered(lambda line: line.kind == "redeem"))
         self.assertBalanced()
 
 
@@ -110,9 +104,7 @@ class TestLoyaltyConcurrentRedeem(EcrmLoyaltyCase):
                 }
             )
             partner = env["res.partner"].create({"name": "Concurrent Customer"})
-            card = env["loyalty.card"].create(
-                {"program_id": program.id, "partner_id": partner.id}
-            )
+            card = env["loyalty.card"].create({"program_id": program.id, "partner_id": partner.id})
             card.ecrm_adjust(100, "Opening")
             ids = (program.id, partner.id, card.id)
         self.addCleanup(self._cleanup, *ids)

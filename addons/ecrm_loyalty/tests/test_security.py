@@ -7,16 +7,10 @@ from .common import EcrmLoyaltyCase
 class TestLoyaltySecurity(EcrmLoyaltyCase):
     def test_group_ladder(self):
         """Manager implies user, user implies the eCRM user (who sees the eCRM app)."""
-        self.assertTrue(
-            self.loyalty_manager.has_group("ecrm_loyalty.ecrm_loyalty_group_user")
-        )
+        self.assertTrue(self.loyalty_manager.has_group("ecrm_loyalty.ecrm_loyalty_group_user"))
         self.assertTrue(self.loyalty_user.has_group("ecrm_segments.ecrm_group_user"))
-        self.assertFalse(
-            self.loyalty_user.has_group("ecrm_loyalty.ecrm_loyalty_group_manager")
-        )
-        self.assertFalse(
-            self.ecrm_user.has_group("ecrm_loyalty.ecrm_loyalty_group_user")
-        )
+        self.assertFalse(self.loyalty_user.has_group("ecrm_loyalty.ecrm_loyalty_group_manager"))
+        self.assertFalse(self.ecrm_user.has_group("ecrm_loyalty.ecrm_loyalty_group_user"))
 
     def test_menus_follow_groups(self):
         menus = [
@@ -24,7 +18,5 @@ class TestLoyaltySecurity(EcrmLoyaltyCase):
             "ecrm_loyalty.menu_ecrm_loyalty_programs",
             "ecrm_loyalty.menu_ecrm_loyalty_cards",
         ]
-        self.assertEqual(
-            self.visible_menu_xmlids(self.loyalty_manager, menus), set(menus)
-        )
+        self.assertEqual(self.visible_menu_xmlids(self.loyalty_manager, menus), set(menus))
         self.assertEqual(self.visible_menu_xmlids(self.ecrm_user, menus), set())

@@ -22,15 +22,9 @@ class EcrmLoyaltyLiability(models.TransientModel):
     _description = "Loyalty Points Liability"
 
     date = fields.Date("As of", required=True, default=fields.Date.context_today)
-    company_ids = fields.Many2many(
-        "res.company", string="Companies", default=lambda self: self.env.companies
-    )
-    line_ids = fields.One2many(
-        "ecrm.loyalty.liability.line", "liability_id", readonly=True
-    )
-    currency_id = fields.Many2one(
-        "res.currency", default=lambda self: self.env.company.currency_id
-    )
+    company_ids = fields.Many2many("res.company", string="Companies", default=lambda self: self.env.companies)
+    line_ids = fields.One2many("ecrm.loyalty.liability.line", "liability_id", readonly=True)
+    currency_id = fields.Many2one("res.currency", default=lambda self: self.env.company.currency_id)
     total_points = fields.Float("Outstanding Points", compute="_compute_totals")
     total_pending = fields.Float("Pending Points", compute="_compute_totals")
     total_value = fields.Monetary("Outstanding Value", compute="_compute_totals")
@@ -41,9 +35,7 @@ class EcrmLoyaltyLiability(models.TransientModel):
         compute="_compute_totals",
         help="Balance of the programs' contract liability accounts.",
     )
-    account_difference = fields.Monetary(
-        "Difference to the Ledger", compute="_compute_totals"
-    )
+    account_difference = fields.Monetary("Difference to the Ledger", compute="_compute_totals")
 
     @api.depends("line_ids", "date", "company_ids")
     def _compute_totals(self):
@@ -54,9 +46,7 @@ class EcrmLoyaltyLiability(models.TransientModel):
             wizard.total_value = sum(lines.mapped("value"))
             wizard.total_breakage = sum(lines.mapped("expected_breakage"))
             wizard.total_expected = sum(lines.mapped("expected_liability"))
-            balance, ledger = wizard._get_account_reconciliation(
-                wizard.date, wizard._get_company_ids()
-            )
+            balance, ledger = wizard._get_account_reconciliation(wizard.date, wizard._get_company_ids())
             wizard.account_balance = balance
             wizard.account_difference = balance - ledger
 
@@ -102,23 +92,9 @@ class EcrmLoyaltyLiability(models.TransientModel):
                 companies=companies,
             )
         )
-        raw = [
-            row
-            for row in self.env.cr.fetchall()
-            if abs(row[4]) > 1e-6 or abs(row[5]) > 1e-6 or abs(row[6]) > 1e-6
-        ]
-        programs = (
-            self.env["loyalty.program"]
-            .sudo()
-            .with_context(active_test=False)
-            .browse({r[1] for r in raw})
-        )
-        tiers = (
-            self.env["ecrm.loyalty.tier"]
-            .sudo()
-            .with_context(active_test=False)
-            .browse({r[2] for r in raw if r[2]})
-        )
+        raw = [row for row in self.env.cr.fetchall() if abs(row[4]) > 1e-6 or abs(row[5]) > 1e-6 or abs(row[6]) > 1e-6]
+        programs = self.env["loyalty.program"].sudo().with_context(active_test=False).browse({r[1] for r in raw})
+        tiers = self.env["ecrm.loyalty.tier"].sudo().with_context(active_test=False).browse({r[2] for r in raw if r[2]})
         rates = self._get_breakage_rates(programs, date)
         rows = []
         totals = defaultdict(float)
@@ -159,11 +135,7 @@ class EcrmLoyaltyLiability(models.TransientModel):
     def _get_breakage_rates(self, programs, date):
         """Breakage rate per program: set by hand, or expired / (expired + redeemed) points over
         the year before ``date``."""
-        rates = {
-            p.id: p.ecrm_breakage_rate / 100.0
-            for p in programs
-            if p.ecrm_breakage_mode == "manual"
-        }
+        rates = {p.id: p.ecrm_breakage_rate / 100.0 for p in programs if p.ecrm_breakage_mode == "manual"}
         history = programs.filtered(lambda p: p.ecrm_breakage_mode == "history")
         if history:
             groups = (
@@ -237,14 +209,8 @@ class EcrmLoyaltyLiability(models.TransientModel):
         return balance, ledger
 
     def _ecrm_check_access(self):
-        if not self.env.su and not self.env.user.has_group(
-            "ecrm_loyalty.ecrm_loyalty_group_accountant"
-        ):
-            raise UserError(
-                self.env._(
-                    "Only accountants and loyalty managers can read the loyalty liability."
-                )
-            )
+        if not self.env.su and not self.env.user.has_group("ecrm_loyalty.ecrm_loyalty_group_accountant"):
+            raise UserError(self.env._("Only accountants and loyalty managers can read the loyalty liability."))
 
     # ------------------------------------------------------------------
     # Screens and exports
@@ -254,9 +220,7 @@ class EcrmLoyaltyLiability(models.TransientModel):
         self.ensure_one()
         data = self.get_liability(self.date, self._get_company_ids())
         self.line_ids.unlink()
-        self.env["ecrm.loyalty.liability.line"].create(
-            [dict(row, liability_id=self.id) for row in data["rows"]]
-        )
+        self.env["ecrm.loyalty.liability.line"].create([dict(row, liability_id=self.id) for row in data["rows"]])
         return {
             "name": self.env._("Loyalty Liability as of %(date)s", date=self.date),
             "type": "ir.actions.act_window",
@@ -278,9 +242,7 @@ class EcrmLoyaltyLiability(models.TransientModel):
         self.ensure_one()
         if not self.line_ids:
             self.action_compute()
-        return self.env.ref(
-            "ecrm_loyalty.action_report_ecrm_loyalty_liability"
-        ).report_action(self)
+        return self.env.ref("ecrm_loyalty.action_report_ecrm_loyalty_liability").report_action(self)
 
     def _export_xlsx(self):
         """The report as an XLSX workbook (bytes)."""
@@ -288,11 +250,7 @@ class EcrmLoyaltyLiability(models.TransientModel):
 
         self.ensure_one()
         data = self.get_liability(self.date, self._get_company_ids())
-        bucket_names = dict(
-            self.env["ecrm.loyalty.liability.line"]
-            ._fields["bucket"]
-            ._description_selection(self.env)
-        )
+        bucket_names = dict(self.env["ecrm.loyalty.liability.line"]._fields["bucket"]._description_selection(self.env))
         output = io.BytesIO()
         workbook = xlsxwriter.Workbook(output, {"in_memory": True})
         sheet = workbook.add_worksheet(self.env._("Liability"))
@@ -350,9 +308,7 @@ class EcrmLoyaltyLiabilityLine(models.TransientModel):
     _description = "Loyalty Points Liability Line"
     _order = "program_id, tier_id, bucket"
 
-    liability_id = fields.Many2one(
-        "ecrm.loyalty.liability", required=True, ondelete="cascade", index=True
-    )
+    liability_id = fields.Many2one("ecrm.loyalty.liability", required=True, ondelete="cascade", index=True)
     company_id = fields.Many2one("res.company", readonly=True)
     program_id = fields.Many2one("loyalty.program", string="Program", readonly=True)
     tier_id = fields.Many2one("ecrm.loyalty.tier", string="Tier", readonly=True)
@@ -368,9 +324,7 @@ class EcrmLoyaltyLiabilityLine(models.TransientModel):
     @api.model_create_multi
     def create(self, vals_list):
         allowed = set(self._fields)
-        return super().create(
-            [{k: v for k, v in vals.items() if k in allowed} for vals in vals_list]
-        )
+        return super().create([{k: v for k, v in vals.items() if k in allowed} for vals in vals_list])
 
 
 class EcrmLoyaltyAdjust(models.TransientModel):
