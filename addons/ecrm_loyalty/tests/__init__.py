@@ -4,3 +4,4 @@ from . import test_redeem
 from . import test_reversal
 from . import test_expiry
 from . import test_tiers
+from . import test_liability

@@ -135,6 +135,7 @@ class EcrmLoyaltyLiability(models.TransientModel):
     def _get_breakage_rates(self, programs, date):
         """Breakage rate per program: set by hand, or expired / (expired + redeemed) points over
         the year before ``date``."""
+        date = fields.Date.to_date(date)
         rates = {p.id: p.ecrm_breakage_rate / 100.0 for p in programs if p.ecrm_breakage_mode == "manual"}
         history = programs.filtered(lambda p: p.ecrm_breakage_mode == "history")
         if history:
