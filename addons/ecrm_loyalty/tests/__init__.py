@@ -5,3 +5,4 @@ from . import test_reversal
 from . import test_expiry
 from . import test_tiers
 from . import test_liability
+from . import test_performance
