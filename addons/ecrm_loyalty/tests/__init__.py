@@ -6,3 +6,4 @@ from . import test_expiry
 from . import test_tiers
 from . import test_liability
 from . import test_performance
+from . import test_portal
