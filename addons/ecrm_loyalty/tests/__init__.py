@@ -7,3 +7,4 @@ from . import test_tiers
 from . import test_liability
 from . import test_performance
 from . import test_portal
+from . import test_tour

@@ -37,6 +37,11 @@ class EcrmLoyaltyLiability(models.TransientModel):
     )
     account_difference = fields.Monetary("Difference to the Ledger", compute="_compute_totals")
 
+    @api.depends("date")
+    def _compute_display_name(self):
+        for wizard in self:
+            wizard.display_name = self.env._("Loyalty Liability as of %(date)s", date=wizard.date or "")
+
     @api.depends("line_ids", "date", "company_ids")
     def _compute_totals(self):
         for wizard in self:
