@@ -4,7 +4,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, float_compare, float_is_zero
 
-from .tools import bulk_add
+from .tools import bulk_add, insert_rows
 
 POINT_DIGITS = 2
 
@@ -160,8 +160,10 @@ class EcrmLoyaltyLedger(models.Model):
             "currency_id": (program.currency_id or self.env.company.currency_id).id,
             "points": points,
             "pending_points": pending_points,
+            "shortfall_points": 0.0,
             "value": (points + pending_points) * rate,
             "date": fields.Date.context_today(self),
+            "user_id": self.env.uid,
         }
         if lot:
             vals.update(lot_id=lot.id, expiry_date=lot.expiry_date, tier_id=lot.tier_id.id)
@@ -169,16 +171,16 @@ class EcrmLoyaltyLedger(models.Model):
         return vals
 
     @api.model
-    def _ecrm_write_lines(self, vals_list, bump_cards=True, orm=True):
+    def _ecrm_write_lines(self, vals_list, bump_cards=True, orm=False):
         """Create ledger lines and add their points to the cards (unless ``bump_cards`` is off,
         for lines that record a balance the card already has). ``orm`` writes the cards through
-        the ORM (Odoo's tracking and "points reached" mails); crons use one SQL statement."""
+        the ORM one by one (chatter tracking); by default one SQL statement updates them all."""
         vals_list = [v for v in vals_list if not self._ecrm_is_empty(v)]
         if not vals_list:
             return self.browse()
-        # sudo: ledger lines are created by the engine on behalf of the user of the event;
+        # sudo: ledger lines are written by the engine on behalf of the user of the event;
         # access rights deliberately give nobody create access to the ledger.
-        lines = self.sudo().with_context(ecrm_ledger_engine=True).create(vals_list)
+        lines = insert_rows(self.sudo(), vals_list)
         if bump_cards:
             deltas = defaultdict(float)
             for vals in vals_list:
@@ -198,19 +200,29 @@ class EcrmLoyaltyLedger(models.Model):
         ) and vals["kind"] not in ("earn",)
 
     @api.model
-    def _ecrm_bump_cards(self, deltas, orm=True):
+    def _ecrm_bump_cards(self, deltas, orm=False):
         deltas = {card_id: d for card_id, d in deltas.items() if not float_is_zero(d, precision_digits=6)}
         if not deltas:
             return
+        # sudo: the card balance follows the ledger whatever the rights of the user of the event
         cards = self.env["loyalty.card"].browse(deltas).sudo().with_context(ecrm_ledger_sync=True)
         if orm:
-            # sudo: the card balance follows the ledger whatever the rights of the user of the event
             for card in cards:
                 card.points = card.points + deltas[card.id]
-        else:
-            cards.flush_recordset(["points"])
-            bulk_add(self.env.cr, "loyalty_card", "points", deltas)
-            cards.invalidate_recordset(["points"])
+            return
+        # Odoo's "when reaching" communications still go out when the balance crosses a milestone
+        milestones = not self.env.context.get("loyalty_no_mail") and cards.program_id.communication_plan_ids.filtered(
+            lambda plan: plan.trigger == "points_reach"
+        )
+        reaching = cards.filtered(lambda card: card.program_id in milestones.program_id) if milestones else cards.browse()
+        old = {card: card.points for card in reaching}
+        cards.flush_recordset(["points"])
+        bulk_add(self.env.cr, "loyalty_card", "points", deltas)
+        cards.invalidate_recordset(["points"])
+        if reaching:
+            reaching._send_points_reach_communication(
+                {card: {"old": old[card], "new": old[card] + deltas[card.id]} for card in reaching}
+            )
 
     @api.model
     def _ecrm_lock_cards(self, cards):
@@ -260,13 +272,16 @@ class EcrmLoyaltyLedger(models.Model):
                     "remaining": 0.0 if award.get("pending") else award["points"],
                     "pending_points": award["points"] if award.get("pending") else 0.0,
                     "state": "pending" if award.get("pending") else "available",
+                    "expiring_notified": False,
+                    "reversed_points": 0.0,
+                    "expired_points": 0.0,
                     "point_value": program.ecrm_point_value,
                 }
             )
         # sudo: lots are the engine's bookkeeping of the ledger, like the ledger itself
-        lots = self.env["ecrm.loyalty.lot"].sudo().create(lot_vals)
+        lots = insert_rows(self.env["ecrm.loyalty.lot"].sudo(), lot_vals)
         line_vals = []
-        for award, lot in zip(awards, lots):
+        for award, lot, lot_val in zip(awards, lots, lot_vals):
             pending = award.get("pending")
             extra = {"order_id": award["order"].id} if award.get("order") else {}
             if award.get("reason"):
@@ -277,8 +292,11 @@ class EcrmLoyaltyLedger(models.Model):
                     award.get("kind", "earn"),
                     points=0.0 if pending else award["points"],
                     pending_points=award["points"] if pending else 0.0,
-                    lot=lot,
-                    date=lot.date,
+                    rate=lot_val["point_value"],
+                    lot_id=lot.id,
+                    expiry_date=lot_val["expiry_date"],
+                    tier_id=lot_val["tier_id"],
+                    date=lot_val["date"],
                     **extra,
                 )
             )
