@@ -214,7 +214,9 @@ class EcrmLoyaltyLedger(models.Model):
         milestones = not self.env.context.get("loyalty_no_mail") and cards.program_id.communication_plan_ids.filtered(
             lambda plan: plan.trigger == "points_reach"
         )
-        reaching = cards.filtered(lambda card: card.program_id in milestones.program_id) if milestones else cards.browse()
+        reaching = (
+            cards.filtered(lambda card: card.program_id in milestones.program_id) if milestones else cards.browse()
+        )
         old = {card: card.points for card in reaching}
         cards.flush_recordset(["points"])
         bulk_add(self.env.cr, "loyalty_card", "points", deltas)

@@ -1,9 +1,9 @@
 from collections import defaultdict
 
 from odoo import api, fields, models
-from odoo.tools import float_is_zero
+from odoo.tools import SQL, float_is_zero
 
-from .tools import bulk_add
+from .tools import inverse_one2many, bulk_add
 
 
 class EcrmLoyaltyLot(models.Model):
@@ -120,14 +120,64 @@ class EcrmLoyaltyLot(models.Model):
     # Expiry
     # ------------------------------------------------------------------
     def _ecrm_expire(self):
-        """Expire what is left of these lots: one expire line per lot, card balances lowered."""
-        Ledger = self.env["ecrm.loyalty.ledger"]
-        lots = self.filtered(lambda lot: lot.state == "available" and lot.remaining > 0)
-        vals = [Ledger._ecrm_line_vals(lot.card_id, "expire", points=-lot.remaining, lot=lot) for lot in lots]
-        self._ecrm_add_remaining({lot.id: lot.remaining for lot in lots}, column="expired_points")
-        self._ecrm_add_remaining({lot.id: -lot.remaining for lot in lots})
-        lots.write({"state": "expired"})
-        return Ledger._ecrm_write_lines(vals, orm=False)
+        """Expire what is left of these lots: one expire line per lot, card balances lowered.
+        Set-based (three statements whatever the number of lots): the cron runs over millions."""
+        if not self:
+            return self.env["ecrm.loyalty.ledger"]
+        cr = self.env.cr
+        self.env.flush_all()
+        now = cr.now()
+        today = fields.Date.context_today(self)
+        cr.execute(
+            SQL(
+                """
+                INSERT INTO ecrm_loyalty_ledger (
+                    kind, date, card_id, program_id, partner_id, company_id, lot_id, tier_id, points,
+                    pending_points, shortfall_points, currency_id, value, expiry_date, user_id,
+                    create_uid, create_date, write_uid, write_date)
+                SELECT 'expire', %(today)s, l.card_id, l.program_id, l.partner_id, l.company_id, l.id, l.tier_id,
+                       -l.remaining, 0, 0, p.currency_id, -l.remaining * l.point_value, l.expiry_date, %(uid)s,
+                       %(uid)s, %(now)s, %(uid)s, %(now)s
+                  FROM ecrm_loyalty_lot l
+                  JOIN loyalty_program p ON p.id = l.program_id
+                 WHERE l.id IN %(ids)s AND l.state = 'available' AND l.remaining > 0
+                RETURNING id, card_id
+                """,
+                today=today,
+                uid=self.env.uid,
+                now=now,
+                ids=tuple(self.ids),
+            )
+        )
+        rows = cr.fetchall()
+        line_ids = [row[0] for row in rows]
+        if not line_ids:
+            return self.env["ecrm.loyalty.ledger"]
+        cr.execute(
+            SQL(
+                """
+                UPDATE loyalty_card c SET points = c.points + d.delta
+                  FROM (SELECT card_id, sum(points) AS delta FROM ecrm_loyalty_ledger
+                         WHERE id IN %(lines)s GROUP BY card_id) d
+                 WHERE c.id = d.card_id;
+                UPDATE ecrm_loyalty_lot l SET expired_points = coalesce(l.expired_points, 0) + l.remaining,
+                       remaining = 0, state = 'expired', write_date = %(now)s, write_uid = %(uid)s
+                  FROM ecrm_loyalty_ledger e
+                 WHERE e.id IN %(lines)s AND l.id = e.lot_id;
+                """,
+                lines=tuple(line_ids),
+                now=now,
+                uid=self.env.uid,
+            )
+        )
+        self.invalidate_recordset()
+        cards = self.env["loyalty.card"].browse({row[1] for row in rows})
+        cards.invalidate_recordset(["points", "ecrm_pending_points", "ecrm_expiring_points", "ecrm_next_expiry_date"])
+        for model_name, fields_ in inverse_one2many(self.env, "ecrm.loyalty.ledger").items():
+            self.env[model_name].invalidate_model(fields_)
+        lines = self.env["ecrm.loyalty.ledger"].browse(line_ids)
+        self.env["account.move"]._ecrm_post_loyalty_entries(lines)
+        return lines
 
     @api.model
     def _cron_expire(self, batch_size=5000):

@@ -40,7 +40,10 @@ def insert_rows(model, vals_list):
         return val
 
     rows = SQL(", ").join(
-        SQL("(%s)", SQL(", ").join([SQL("%s", value(vals, name)) for name in columns] + [SQL("%s", v) for v in audit.values()]))
+        SQL(
+            "(%s)",
+            SQL(", ").join([SQL("%s", value(vals, name)) for name in columns] + [SQL("%s", v) for v in audit.values()]),
+        )
         for vals in vals_list
     )
     env.cr.execute(
@@ -53,7 +56,7 @@ def insert_rows(model, vals_list):
     )
     records = model.browse([row[0] for row in env.cr.fetchall()])
     # the ORM did not see the rows: forget the one2many lists that contain this model
-    for model_name, inverse_fields in _inverse_one2many(env, model._name).items():
+    for model_name, inverse_fields in inverse_one2many(env, model._name).items():
         env[model_name].invalidate_model(inverse_fields)
     return records
 
@@ -61,7 +64,7 @@ def insert_rows(model, vals_list):
 _INVERSES = {}
 
 
-def _inverse_one2many(env, model_name):
+def inverse_one2many(env, model_name):
     """{model: [one2many fields listing ``model_name``]}, cached per registry."""
     key = (id(env.registry), model_name)
     if key in _INVERSES:

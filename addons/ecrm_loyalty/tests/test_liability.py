@@ -23,7 +23,9 @@ class TestLoyaltyLiability(EcrmLoyaltyCase):
 
     def _program_totals(self, data):
         rows = [row for row in data["rows"] if row["program_id"] == self.program.id]
-        return {key: sum(row[key] for row in rows) for key in ("points", "value", "expected_breakage", "expected_liability")}
+        return {
+            key: sum(row[key] for row in rows) for key in ("points", "value", "expected_breakage", "expected_liability")
+        }
 
     def _ledger_sum(self, date):
         lines = self.Ledger.search([("date", "<=", date), ("program_id", "=", self.program.id)])
@@ -84,8 +86,12 @@ class TestLoyaltyLiability(EcrmLoyaltyCase):
         for move in moves:
             self.assertEqual(move.state, "posted")
             self.assertAlmostEqual(sum(move.line_ids.mapped("debit")), sum(move.line_ids.mapped("credit")))
-        issue = moves.filtered(lambda m: m.line_ids.filtered(lambda line: line.account_id == self.liability_account).credit)
-        self.assertAlmostEqual(sum(issue.line_ids.filtered(lambda line: line.account_id == self.liability_account).mapped("credit")), 5.0)
+        issue = moves.filtered(
+            lambda m: m.line_ids.filtered(lambda line: line.account_id == self.liability_account).credit
+        )
+        self.assertAlmostEqual(
+            sum(issue.line_ids.filtered(lambda line: line.account_id == self.liability_account).mapped("credit")), 5.0
+        )
         wizard = self.env["ecrm.loyalty.liability"].create({})
         self.assertAlmostEqual(wizard.account_balance, 0.0)
         self.assertAlmostEqual(wizard.account_difference, 0.0)

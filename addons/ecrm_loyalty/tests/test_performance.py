@@ -45,7 +45,13 @@ class TestLoyaltyQueryCount(EcrmLoyaltyCase):
         odoo = self._count(self._prepare(count))
         self.program.ecrm_ledger = True
         ledger = self._count(self._prepare(count))
-        _logger.info("confirming %s order(s): archived %s, Odoo loyalty %s, with ledger %s queries", count, archived, odoo, ledger)
+        _logger.info(
+            "confirming %s order(s): archived %s, Odoo loyalty %s, with ledger %s queries",
+            count,
+            archived,
+            odoo,
+            ledger,
+        )
         self.assertGreater(odoo, archived, "the active program makes Odoo work")
         return archived, odoo, ledger
 

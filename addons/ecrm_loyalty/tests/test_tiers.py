@@ -15,7 +15,12 @@ class TestLoyaltyTiers(EcrmLoyaltyCase):
         Tag = cls.env["res.partner.category"]
         cls.vip_pricelist = cls.env["product.pricelist"].create({"name": "VIP prices"})
         cls.silver = cls.env["ecrm.loyalty.tier"].create(
-            {"name": "T-Silver", "threshold": 500, "multiplier": 1.0, "category_id": Tag.create({"name": "T-Silver"}).id}
+            {
+                "name": "T-Silver",
+                "threshold": 500,
+                "multiplier": 1.0,
+                "category_id": Tag.create({"name": "T-Silver"}).id,
+            }
         )
         cls.gold = cls.env["ecrm.loyalty.tier"].create(
             {
@@ -76,7 +81,9 @@ class TestLoyaltyTiers(EcrmLoyaltyCase):
         self.assertIn(self.silver.category_id, self.customer.category_id)
         self.assertNotIn(self.gold.category_id, self.customer.category_id)
         last = self.customer.ecrm_tier_history_ids.sorted("id")[-1]
-        self.assertRecordValues(last, [{"tier_from_id": self.gold.id, "tier_to_id": self.silver.id, "direction": "down"}])
+        self.assertRecordValues(
+            last, [{"tier_from_id": self.gold.id, "tier_to_id": self.silver.id, "direction": "down"}]
+        )
 
     def test_requalifying_clears_grace(self):
         with freeze_time("2025-01-10"):
