@@ -78,7 +78,9 @@ def bench_confirm(env, count):
             "applies_on": "future",
             "rule_ids": [Command.create({"reward_point_mode": "money", "reward_point_amount": 1})],
             "reward_ids": [
-                Command.create({"reward_type": "discount", "discount_mode": "per_point", "discount": 0.01, "required_points": 100})
+                Command.create(
+                    {"reward_type": "discount", "discount_mode": "per_point", "discount": 0.01, "required_points": 100}
+                )
             ],
         }
     )
@@ -226,7 +228,12 @@ def bench_expiry(registry, db_env, program_id, batches_first_run=3):
         env = api.Environment(cr, SUPERUSER_ID, {})
         today = env.cr.now().date()
         left = env["ecrm.loyalty.lot"].search_count(
-            [("program_id", "=", program_id), ("state", "=", "available"), ("remaining", ">", 0), ("expiry_date", "<", today)]
+            [
+                ("program_id", "=", program_id),
+                ("state", "=", "available"),
+                ("remaining", ">", 0),
+                ("expiry_date", "<", today),
+            ]
         )
         expired = env["ecrm.loyalty.lot"].search_count([("program_id", "=", program_id), ("state", "=", "expired")])
         cards = env["loyalty.card"].search([("program_id", "=", program_id)], limit=200)
@@ -265,7 +272,11 @@ def main():
             say(f"confirming {size['orders']} orders in one call")
             confirm = bench_confirm(env, size["orders"])
             cr.rollback()
-        (t_arch, q_arch), (t_odoo, q_odoo), (t_ledger, q_ledger) = confirm["archived"], confirm["odoo"], confirm["ledger"]
+        (t_arch, q_arch), (t_odoo, q_odoo), (t_ledger, q_ledger) = (
+            confirm["archived"],
+            confirm["odoo"],
+            confirm["ledger"],
+        )
         n = size["orders"]
         ratio = t_ledger / t_arch
         print(
@@ -273,7 +284,9 @@ def main():
             f"Odoo loyalty {t_odoo:.2f}s ({q_odoo / n:.1f} q/order), "
             f"with ledger {t_ledger:.2f}s ({q_ledger / n:.1f} q/order)"
         )
-        print(f"RATIO confirm active/archived = {ratio:.2f} (target <= 2.0); ledger/Odoo loyalty = {t_ledger / t_odoo:.2f}")
+        print(
+            f"RATIO confirm active/archived = {ratio:.2f} (target <= 2.0); ledger/Odoo loyalty = {t_ledger / t_odoo:.2f}"
+        )
         if ratio > 2.0:
             failures.append("confirm ratio")
 

@@ -32,13 +32,13 @@ class EcrmLoyaltyLedger(models.Model):
         ],
         required=True,
         readonly=True,
-        index=True,
     )
-    date = fields.Date(required=True, readonly=True, index=True, default=fields.Date.context_today)
+    date = fields.Date(required=True, readonly=True, default=fields.Date.context_today)
     card_id = fields.Many2one("loyalty.card", required=True, readonly=True, index=True, ondelete="restrict")
-    program_id = fields.Many2one("loyalty.program", required=True, readonly=True, index=True, ondelete="restrict")
+    # program, company, date and expiry are served by the liability index below (few indexes: fast inserts)
+    program_id = fields.Many2one("loyalty.program", required=True, readonly=True, ondelete="restrict")
     partner_id = fields.Many2one("res.partner", readonly=True, index=True, ondelete="restrict")
-    company_id = fields.Many2one("res.company", required=True, readonly=True, index=True, ondelete="restrict")
+    company_id = fields.Many2one("res.company", required=True, readonly=True, ondelete="restrict")
     lot_id = fields.Many2one("ecrm.loyalty.lot", readonly=True, index="btree_not_null", ondelete="restrict")
     tier_id = fields.Many2one("ecrm.loyalty.tier", readonly=True, ondelete="restrict")
     points = fields.Float(readonly=True, help="Effect of this line on the available balance of the card.")
@@ -55,7 +55,7 @@ class EcrmLoyaltyLedger(models.Model):
         readonly=True,
         help="Value of the points of this line (available and pending) in the program currency.",
     )
-    expiry_date = fields.Date(readonly=True, index="btree_not_null")
+    expiry_date = fields.Date(readonly=True)
     order_id = fields.Many2one("sale.order", string="Sales Order", readonly=True, index="btree_not_null")
     move_id = fields.Many2one("account.move", string="Credit Note", readonly=True, index="btree_not_null")
     coupon_id = fields.Many2one("loyalty.card", string="Coupon", readonly=True, ondelete="restrict")

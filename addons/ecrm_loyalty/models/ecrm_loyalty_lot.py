@@ -162,10 +162,10 @@ class EcrmLoyaltyLot(models.Model):
                  WHERE c.id = d.card_id;
                 UPDATE ecrm_loyalty_lot l SET expired_points = coalesce(l.expired_points, 0) + l.remaining,
                        remaining = 0, state = 'expired', write_date = %(now)s, write_uid = %(uid)s
-                  FROM ecrm_loyalty_ledger e
-                 WHERE e.id IN %(lines)s AND l.id = e.lot_id;
+                 WHERE l.id IN %(ids)s AND l.state = 'available' AND l.remaining > 0;
                 """,
                 lines=tuple(line_ids),
+                ids=tuple(self.ids),
                 now=now,
                 uid=self.env.uid,
             )
@@ -191,7 +191,8 @@ class EcrmLoyaltyLot(models.Model):
         ]
         cron = self.env["ir.cron"]
         cron._commit_progress(remaining=self.search_count(domain))
-        while lots := self.search(domain, limit=batch_size, order="id"):
+        # soonest expiry first: the partial index on (state, expiry_date) serves the search
+        while lots := self.search(domain, limit=batch_size, order="expiry_date, id"):
             lots._ecrm_expire()
             if not cron._commit_progress(len(lots)):
                 break
