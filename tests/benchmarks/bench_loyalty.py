@@ -252,17 +252,17 @@ def main():
     db = args.db or f"bench_loyalty_{args.size}"
     sys.path.insert(0, str(ODOO_SRC))
 
-    from odoo.tools import config  # noqa: PLC0415 - Odoo is found at run time
+    from odoo.tools import config
 
     if not args.reuse:
         subprocess.run(["dropdb", "--if-exists", db], check=False, capture_output=True)
         install(db)
     config.parse_config(odoo_args(db), setup_logging=False)
 
-    from odoo import api  # noqa: PLC0415
-    from odoo.modules.registry import Registry  # noqa: PLC0415
-    from odoo.orm.utils import SUPERUSER_ID  # noqa: PLC0415
-    from odoo.sql_db import close_db  # noqa: PLC0415
+    from odoo import api
+    from odoo.modules.registry import Registry
+    from odoo.orm.utils import SUPERUSER_ID
+    from odoo.sql_db import close_db
 
     registry = Registry(db)
     failures = []

@@ -16,7 +16,8 @@ class AccountMove(models.Model):
     def _ecrm_loyalty_refund(self):
         """A posted credit note takes back, in proportion of the refunded amount, the points its
         orders earned, and gives back the points of the refunded rewards."""
-        for move in self:
+        # sudo: whoever posts the credit note reverses the points, even without access to the orders
+        for move in self.sudo():
             refund_lines = move.invoice_line_ids.filtered("sale_line_ids")
             orders = refund_lines.sale_line_ids.order_id
             if not orders:
@@ -26,7 +27,7 @@ class AccountMove(models.Model):
                 sold = order.order_line.filtered(lambda line: not line.is_reward_line and not line.display_type)
                 rewards = order.order_line.filtered("is_reward_line")
                 refunded = refund_lines.filtered(lambda line, sold=sold: line.sale_line_ids & sold)
-                refunded_rewards = refund_lines.filtered(lambda line: line.sale_line_ids & rewards)
+                refunded_rewards = refund_lines.filtered(lambda line, rewards=rewards: line.sale_line_ids & rewards)
                 base = sum(sold.mapped("price_subtotal"))
                 earn_ratio[order] = base and sum(refunded.mapped("price_subtotal")) / base
                 reward_base = sum(rewards.mapped("price_subtotal"))

@@ -3,7 +3,7 @@ from collections import defaultdict
 from odoo import api, fields, models
 from odoo.tools import SQL, float_is_zero
 
-from .tools import inverse_one2many, bulk_add
+from .tools import bulk_add, inverse_one2many
 
 
 class EcrmLoyaltyLot(models.Model):

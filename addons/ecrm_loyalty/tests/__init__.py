@@ -1,10 +1,12 @@
-from . import test_security
-from . import test_ledger
-from . import test_redeem
-from . import test_reversal
-from . import test_expiry
-from . import test_tiers
-from . import test_liability
-from . import test_performance
-from . import test_portal
-from . import test_tour
+from . import (
+    test_expiry,
+    test_ledger,
+    test_liability,
+    test_performance,
+    test_portal,
+    test_redeem,
+    test_reversal,
+    test_security,
+    test_tiers,
+    test_tour,
+)

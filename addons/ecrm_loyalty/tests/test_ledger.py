@@ -1,5 +1,4 @@
 import psycopg2
-
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 from odoo.tests.common import freeze_time

@@ -1,8 +1,7 @@
 import psycopg2.errors
-
 from odoo import api
 from odoo.exceptions import UserError
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 from odoo.tests.common import freeze_time
 from odoo.tools import mute_logger
 
@@ -144,3 +143,20 @@ class TestLoyaltyConcurrentRedeem(EcrmLoyaltyCase):
             self.assertEqual(card.points, 20)
             self.assertEqual(card.ecrm_ledger_ids.mapped("kind").count("redeem"), 1)
             self.assertEqual(env["ecrm.loyalty.ledger"]._ecrm_check_balances(card), [])
+
+
+@tagged("post_install", "-at_install", "ecrm")
+class TestLoyaltyAsSalesman(EcrmLoyaltyCase):
+    def test_salesman_confirms_redeems_and_cancels(self):
+        """A salesperson without any loyalty group confirms and cancels orders: the ledger follows."""
+        self._give_points(300)
+        order = self._order_with_reward()
+        order.user_id = self.salesman
+        order.with_user(self.salesman).action_confirm()
+        self.assertEqual(order.state, "sale")
+        self.assertEqual(set(order.ecrm_loyalty_line_ids.mapped("kind")), {"earn", "redeem"})
+        # Odoo itself lets only sales managers cancel orders that gave loyalty points
+        sale_manager = new_test_user(self.env, login="loyalty_sale_manager", groups="sales_team.group_sale_manager")
+        order.with_user(sale_manager).action_cancel()
+        self.assertEqual(self.card.points, 300)
+        self.assertBalanced()

@@ -1,5 +1,4 @@
 import psycopg2
-
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
