@@ -68,6 +68,11 @@ class TestLoyaltyLiability(EcrmLoyaltyCase):
             self.run_cron(self.Lot._cron_expire)
             rates = self.env["ecrm.loyalty.liability"]._get_breakage_rates(self.program, "2026-03-01")
         self.assertAlmostEqual(rates[self.program.id], 0.75)
+        with freeze_time("2026-02-20"):
+            self._give_points(50, reason="Still valid")
+        with freeze_time("2026-03-01"):
+            rows = self.env["ecrm.loyalty.liability"].get_liability()["rows"]
+        self.assertEqual({row["breakage_rate"] for row in rows if row["program_id"] == self.program.id}, {0.75})
 
     def test_journal_entries_balanced_and_reconciled(self):
         self.program.write(

@@ -78,6 +78,8 @@ class EcrmLoyaltyLiability(models.TransientModel):
         companies = tuple(set(companies) & set(self.env.user.company_ids.ids)) or (0,)
         Ledger = self.env["ecrm.loyalty.ledger"]
         Ledger.flush_model()
+        # one scan of the ledger: group on raw columns first (cheap), buckets on the small result;
+        # the redeemed and expired points of the last year give the breakage estimated from history
         self.env.cr.execute(
             SQL(
                 """
@@ -88,19 +90,39 @@ class EcrmLoyaltyLiability(models.TransientModel):
                             WHEN expiry_date <= %(date)s + 180 THEN '90_180'
                             WHEN expiry_date <= %(date)s + 365 THEN '180_365'
                             ELSE 'later' END AS bucket,
-                       sum(points), sum(pending_points), sum(value)
-                  FROM ecrm_loyalty_ledger
-                 WHERE date <= %(date)s AND company_id IN %(companies)s
+                       sum(points), sum(pending_points), sum(value), sum(redeemed), sum(expired)
+                  FROM (
+                        SELECT company_id, program_id, tier_id, expiry_date,
+                               sum(points) AS points, sum(pending_points) AS pending_points, sum(value) AS value,
+                               sum(-points) FILTER (WHERE kind = 'redeem' AND date > %(year_ago)s) AS redeemed,
+                               sum(-points) FILTER (WHERE kind = 'expire' AND date > %(year_ago)s) AS expired
+                          FROM ecrm_loyalty_ledger
+                         WHERE date <= %(date)s AND company_id IN %(companies)s
+                      GROUP BY company_id, program_id, tier_id, expiry_date
+                       ) AS by_expiry
               GROUP BY 1, 2, 3, 4
                 """,
                 date=date,
+                year_ago=fields.Date.add(date, years=-1),
                 companies=companies,
             )
         )
-        raw = [row for row in self.env.cr.fetchall() if abs(row[4]) > 1e-6 or abs(row[5]) > 1e-6 or abs(row[6]) > 1e-6]
+        fetched = self.env.cr.fetchall()
+        used = defaultdict(lambda: [0.0, 0.0])
+        for row in fetched:
+            used[row[1]][0] += row[7] or 0.0
+            used[row[1]][1] += row[8] or 0.0
+        raw = [row[:7] for row in fetched if abs(row[4]) > 1e-6 or abs(row[5]) > 1e-6 or abs(row[6]) > 1e-6]
         programs = self.env["loyalty.program"].sudo().with_context(active_test=False).browse({r[1] for r in raw})
         tiers = self.env["ecrm.loyalty.tier"].sudo().with_context(active_test=False).browse({r[2] for r in raw if r[2]})
-        rates = self._get_breakage_rates(programs, date)
+        rates = {
+            program.id: (
+                program.ecrm_breakage_rate / 100.0
+                if program.ecrm_breakage_mode == "manual"
+                else (sum(used[program.id]) and used[program.id][1] / sum(used[program.id]))
+            )
+            for program in programs
+        }
         rows = []
         totals = defaultdict(float)
         for company_id, program_id, tier_id, bucket, points, pending, value in raw:
