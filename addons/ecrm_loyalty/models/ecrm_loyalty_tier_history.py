@@ -25,3 +25,6 @@ class EcrmLoyaltyTierHistory(models.Model):
 
     def write(self, vals):
         raise UserError(self.env._("Tier history is append-only."))
+
+    def unlink(self):
+        raise UserError(self.env._("Tier history is append-only."))
