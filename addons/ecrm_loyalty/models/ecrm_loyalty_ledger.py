@@ -458,7 +458,7 @@ class EcrmLoyaltyLedger(models.Model):
             available = max(balance[card.id], 0.0)
             taken = amount
             shortfall = 0.0
-            if card.program_id.ecrm_reversal_policy == "cap" and amount > available:
+            if (card.program_id.ecrm_reversal_policy or "cap") == "cap" and amount > available:
                 taken = available
                 shortfall = amount - available
             balance[card.id] -= taken

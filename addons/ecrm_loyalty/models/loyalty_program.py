@@ -35,7 +35,6 @@ class LoyaltyProgram(models.Model):
         ],
         string="Earned Points",
         default="none",
-        required=True,
     )
     ecrm_return_window_days = fields.Integer("Return Window (days)", default=14)
     ecrm_reversal_policy = fields.Selection(
@@ -45,7 +44,6 @@ class LoyaltyProgram(models.Model):
         ],
         string="Reversal of Spent Points",
         default="cap",
-        required=True,
     )
     ecrm_first_order_bonus = fields.Float(
         "First Order Bonus", help="Extra points on the customer's first earning order."
@@ -64,7 +62,6 @@ class LoyaltyProgram(models.Model):
         [("history", "Estimated from history"), ("manual", "Set by hand")],
         string="Breakage",
         default="history",
-        required=True,
     )
     ecrm_breakage_rate = fields.Float("Breakage Rate (%)", help="Share of the points expected never to be redeemed.")
     ecrm_accounting = fields.Boolean(

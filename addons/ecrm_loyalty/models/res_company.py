@@ -8,7 +8,6 @@ class ResCompany(models.Model):
         [("spend", "Qualifying spend"), ("points", "Points earned")],
         string="Tier Basis",
         default="spend",
-        required=True,
     )
     ecrm_tier_window_days = fields.Integer("Tier Window (days)", default=365)
     ecrm_tier_grace_days = fields.Integer(

@@ -85,7 +85,7 @@ class SaleOrder(models.Model):
             birthday = partner.ecrm_birthday or partner.commercial_partner_id.ecrm_birthday
             if program.ecrm_birthday_bonus and birthday and birthday.month == (order.date_order or today).month:
                 points += program.ecrm_birthday_bonus
-            mode = program.ecrm_pending_mode
+            mode = program.ecrm_pending_mode or "none"
             awards.append(
                 {
                     "card": card,
