@@ -1,1 +1,12 @@
-from . import test_security
+from . import (
+    test_expiry,
+    test_ledger,
+    test_liability,
+    test_performance,
+    test_portal,
+    test_redeem,
+    test_reversal,
+    test_security,
+    test_tiers,
+    test_tour,
+)
