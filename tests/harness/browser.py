@@ -175,10 +175,15 @@ def run_tour(server, tour_name, login="admin", password="admin", url_path="/odoo
         separator = "&" if "?" in url_path else "?"
         browser.send("Page.navigate", url=f"{server.url}{url_path}{separator}debug=tests")
         ready = f"!!(window.odoo && odoo.isTourReady && odoo.isTourReady({json.dumps(tour_name)}))"
-        deadline = time.time() + 60
+        # the first visit of a fresh database compiles the asset bundles, which is slow on a busy machine
+        deadline = time.time() + 240
         while not _safe_eval(browser, ready):
+            _drain_console(browser, console)
             if time.time() > deadline:
-                raise TourFailed(f"tour {tour_name!r} never became ready (is it in web.assets_tests?)")
+                raise TourFailed(
+                    f"tour {tour_name!r} never became ready (is it in web.assets_tests?); console:\n"
+                    + "\n".join(console[-30:])
+                )
             time.sleep(0.25)
         options = {
             "stepDelay": 0,
@@ -221,6 +226,22 @@ def run_tour(server, tour_name, login="admin", password="admin", url_path="/odoo
         raise
     finally:
         browser.close()
+
+
+def _drain_console(browser, console):
+    """Record what the page logged while it loaded (kept for the failure message)."""
+    while True:
+        try:
+            event = browser._events.get_nowait()
+        except queue.Empty:
+            return
+        if event.get("method") == "Runtime.consoleAPICalled":
+            params = event["params"]
+            text = " ".join(str(arg.get("value", arg.get("description", ""))) for arg in params.get("args", []))
+            console.append(f"{params['type']}: {text}")
+        elif event.get("method") == "Runtime.exceptionThrown":
+            details = event["params"]["exceptionDetails"]
+            console.append(f"exception: {(details.get('exception') or {}).get('description') or details.get('text')}")
 
 
 def _safe_eval(browser, expression):
