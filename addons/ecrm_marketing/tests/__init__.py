@@ -1,1 +1,5 @@
 from . import test_security
+from . import test_campaign_config
+from . import test_engine
+from . import test_triggers
+from . import test_measurement
