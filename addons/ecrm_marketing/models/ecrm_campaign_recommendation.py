@@ -27,6 +27,14 @@ class EcrmCampaign(models.Model):
         return self.env["product.product"].browse(ids)
 
     @api.model
+    def get_recommendations(self, partner_ids, limit=4):
+        """RPC API of ``_get_recommendations``: {partner id: [product ids, best first]}."""
+        if isinstance(partner_ids, int):
+            partner_ids = [partner_ids]
+        self.env["res.partner"].browse(partner_ids).check_access("read")
+        return self._get_recommendations_batch([int(pid) for pid in partner_ids], int(limit))
+
+    @api.model
     def _get_recommendations_batch(self, partner_ids, limit=4):
         """Set-based version of ``_get_recommendations``: {partner_id: [product ids]} in one query."""
         if not partner_ids:

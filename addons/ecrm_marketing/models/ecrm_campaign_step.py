@@ -154,11 +154,17 @@ class EcrmCampaignStep(models.Model):
             holders = step.variant_ids or step
             for holder in holders.filtered(lambda h: not h.mailing_id):
                 template = holder.mail_template_id
+                company = step.campaign_id.company_id
                 name = step.name if holder is step else f"{step.name} ({holder.name})"
                 to_create.append(
                     {
                         "name": f"{step.campaign_id.name} - {name}",
                         "subject": template.subject or name,
+                        # fallback sender when the template has none (a mailing requires one)
+                        "email_from": company.email_formatted
+                        or self.env.user.email_formatted
+                        or company.catchall_formatted
+                        or company.name,
                         "body_html": template.body_html,
                         "mailing_model_id": model_id,
                         "mailing_domain": "[('id', '=', 0)]",

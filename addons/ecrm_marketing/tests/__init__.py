@@ -3,3 +3,4 @@ from . import test_campaign_config
 from . import test_engine
 from . import test_triggers
 from . import test_measurement
+from . import test_tour
