@@ -108,7 +108,7 @@ def main():
     # core code still calls deprecated helpers (e.g. the composer's progress notification)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     sys.path.insert(0, str(ODOO_SRC))
-    import odoo  # noqa: PLC0415 - Odoo is not importable before ODOO_SRC is on the path
+    import odoo  # importable only once ODOO_SRC is on the path
     from odoo import api
     from odoo.modules.registry import Registry
     from odoo.tools import config
@@ -188,19 +188,28 @@ def main():
             ecrm_mails = env["mailing.trace"].search_count([("mass_mailing_id", "=", campaign.step_ids.mailing_id.id)])
             batches = -(-count // args.batch)
 
-            print(f"[bench] mass mailing (floor): {peer_time:8.2f} s  {peer_queries:8d} queries  "
-                  f"{peer_mails} emails queued  peak RSS +{peer_rss:.0f} MB", flush=True)
-            print(f"[bench] campaign enrol+send : {ecrm_time:8.2f} s  {ecrm_queries:8d} queries  "
-                  f"{ecrm_mails} emails queued  peak RSS +{ecrm_rss:.0f} MB  "
-                  f"(enrol {enrol_time:.2f} s, {batches} batches of {args.batch} committed)", flush=True)
+            print(
+                f"[bench] mass mailing (floor): {peer_time:8.2f} s  {peer_queries:8d} queries  "
+                f"{peer_mails} emails queued  peak RSS +{peer_rss:.0f} MB",
+                flush=True,
+            )
+            print(
+                f"[bench] campaign enrol+send : {ecrm_time:8.2f} s  {ecrm_queries:8d} queries  "
+                f"{ecrm_mails} emails queued  peak RSS +{ecrm_rss:.0f} MB  "
+                f"(enrol {enrol_time:.2f} s, {batches} batches of {args.batch} committed)",
+                flush=True,
+            )
             assert peer_mails == count and ecrm_mails == count, "both sides must queue every email"
             ratio = ecrm_time / peer_time
-            print(f"[bench] ratio campaign / mass mailing = {ratio:.2f} (target <= 1.0) "
-                  f"{'OK' if ratio <= 1.0 else 'ABOVE TARGET'}", flush=True)
+            print(
+                f"[bench] ratio campaign / mass mailing = {ratio:.2f} (target <= 1.0) "
+                f"{'OK' if ratio <= 1.0 else 'ABOVE TARGET'}",
+                flush=True,
+            )
             del warm_peer, peer_ids
     finally:
         if not args.keep:
-            from odoo.service import db as db_service  # noqa: PLC0415
+            from odoo.service import db as db_service
 
             odoo.sql_db.close_all()
             db_service.exp_drop(args.db)

@@ -456,7 +456,10 @@ class EcrmCampaign(models.Model):
         created = 0
         for start in range(0, len(rows), batch_size):
             created += len(self._enrol_rows(rows[start : start + batch_size]))
+            # each batch is kept: enrolment is idempotent (unique campaign/customer), a re-run skips it
+            self.env["ir.cron"]._commit_progress(0)
         if history_max:
+            # moved only once every row up to it is enrolled: a crash before re-reads them, harmlessly
             self.history_cursor = history_max
         return created
 
@@ -595,8 +598,7 @@ class EcrmCampaign(models.Model):
         campaigns = self.search([("state", "=", "running"), ("trigger", "in", SCHEDULED_TRIGGERS)])
         self.env["ir.cron"]._commit_progress(remaining=len(campaigns))
         for campaign in campaigns:
-            with self.env.cr.savepoint():
-                campaign._enrol_from_trigger()
+            campaign._enrol_from_trigger()
             if not self.env["ir.cron"]._commit_progress(1):
                 break
 
@@ -664,20 +666,23 @@ class EcrmCampaign(models.Model):
     def get_stats(self):
         """Campaign results for the RPC API: per campaign, per step and per variant.
 
-        :return: {campaign_id: {"campaign": {...kpis}, "steps": {step_id: {...}}, "variants": {variant_id: {...}}}}
-            KPIs: sent, delivered, opened, clicked, bounced, skipped, unsubscribed, orders, revenue,
-            conversion_rate, unsubscribe_rate, and for the campaign participants, holdout,
-            treated_conversion_rate, holdout_conversion_rate, uplift.
+        Keys are ids as strings (valid for JSON-RPC and XML-RPC alike).
+
+        :return: {"<campaign id>": {"campaign": {...kpis}, "steps": {"<step id>": {...}},
+            "variants": {"<variant id>": {...}}}}
+            KPIs: sent, skipped, delivered, opened, clicked, bounced, unsubscribed, converted,
+            orders, revenue, conversion_rate, unsubscribe_rate; the campaign level adds
+            participants, holdout, treated_conversion_rate, holdout_conversion_rate, uplift.
         """
         stats = self._get_statistics()
         result = {cid: {"campaign": stats.get(cid, {}), "steps": {}, "variants": {}} for cid in self.ids}
         Send = self.env["ecrm.campaign.send"]
         for row in Send._get_kpis(self, ["campaign_id", "step_id"]):
             values = dict(row)
-            result[values.pop("campaign_id")]["steps"][values.pop("step_id")] = values
+            result[values.pop("campaign_id")]["steps"][str(values.pop("step_id"))] = values
         for row in Send._get_kpis(self, ["campaign_id", "variant_id"]):
             values = dict(row)
             cid, vid = values.pop("campaign_id"), values.pop("variant_id")
             if vid:
-                result[cid]["variants"][vid] = values
-        return result
+                result[cid]["variants"][str(vid)] = values
+        return {str(cid): values for cid, values in result.items()}

@@ -28,11 +28,12 @@ class EcrmCampaign(models.Model):
 
     @api.model
     def get_recommendations(self, partner_ids, limit=4):
-        """RPC API of ``_get_recommendations``: {partner id: [product ids, best first]}."""
+        """RPC API of ``_get_recommendations``: {"<partner id>": [product ids, best first]}."""
         if isinstance(partner_ids, int):
             partner_ids = [partner_ids]
         self.env["res.partner"].browse(partner_ids).check_access("read")
-        return self._get_recommendations_batch([int(pid) for pid in partner_ids], int(limit))
+        result = self._get_recommendations_batch([int(pid) for pid in partner_ids], int(limit))
+        return {str(pid): product_ids for pid, product_ids in result.items()}
 
     @api.model
     def _get_recommendations_batch(self, partner_ids, limit=4):

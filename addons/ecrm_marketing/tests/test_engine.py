@@ -343,3 +343,20 @@ class TestCampaignEngine(EcrmMarketingCase):
             counts.append(self.env.cr.sql_log_count - start)
         self.assertEqual(len(self.mails(large)), 30)
         self.assertLessEqual(counts[1], counts[0] + 5, f"queries for 3 and 30 participants: {counts}")
+
+    def test_default_template_in_customer_language(self):
+        """The shipped templates are translated: a zh_CN customer gets the Chinese welcome email."""
+        self.env["res.lang"]._activate_lang("zh_CN")
+        self.env["ir.module.module"]._load_module_terms(["ecrm_marketing"], ["zh_CN"], overwrite=True)
+        chinese, english = self.customers[:2]
+        chinese.lang = "zh_CN"
+        welcome = self.env.ref("ecrm_marketing.mail_template_welcome")
+        campaign = self.create_campaign(steps=[{"name": "Welcome", "mail_template_id": welcome.id}])
+        campaign.action_activate()
+        campaign.action_enrol((chinese | english).ids)
+        self.run_engine(campaign)
+        mails = {mail.res_id: mail for mail in self.mails(campaign)}
+        self.assertEqual(mails[chinese.id].subject, "欢迎您，Customer 0！")
+        self.assertIn("退订", mails[chinese.id].body_html)
+        self.assertEqual(mails[english.id].subject, "Welcome, Customer 1!")
+        self.assertIn("Unsubscribe", mails[english.id].body_html)
