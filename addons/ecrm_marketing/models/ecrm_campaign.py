@@ -477,7 +477,8 @@ class EcrmCampaign(models.Model):
         if self.trigger == "new_customer":
             return SQL(
                 """SELECT p.id, 'customer:' || p.id FROM res_partner p
-                    WHERE p.create_date >= %(start)s AND p.customer_rank > 0 AND %(ne)s""",
+                    WHERE p.create_date >= %(start)s AND %(ne)s
+                      AND (p.customer_rank > 0 OR EXISTS (SELECT 1 FROM sale_order so WHERE so.partner_id = p.id))""",
                 start=self.date_start,
                 ne=not_enrolled,
             ), None

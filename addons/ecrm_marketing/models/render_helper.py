@@ -19,6 +19,7 @@ class EcrmRenderHelper:
         self.partners = partners
         self.company = campaign.company_id if campaign else env.company
         self._segments = None
+        self._carts = None
         self._recommendations = {}
 
     def segment(self, partner):
@@ -66,11 +67,17 @@ class EcrmRenderHelper:
 
     def cart(self, partner):
         """The customer's latest quotation with lines (the abandoned cart), or an empty record."""
-        return self.env["sale.order"].search(
-            [("partner_id", "=", partner.id), ("state", "=", "draft"), ("order_line", "!=", False)],
-            order="id desc",
-            limit=1,
-        )
+        SaleOrder = self.env["sale.order"]
+        partners = self.partners if self.partners is not None else partner
+        if self._carts is None or partner.id not in partners.ids:
+            orders = SaleOrder.search(
+                [("partner_id", "in", partners.ids), ("state", "=", "draft"), ("order_line", "!=", False)],
+                order="id desc",
+            )
+            self._carts = {}
+            for order in orders:
+                self._carts.setdefault(order.partner_id.id, order)
+        return self._carts.get(partner.id, SaleOrder)
 
     def recommendations(self, partner, limit=4):
         """Recommended products for the customer (see ``ecrm.campaign._get_recommendations``)."""
@@ -80,5 +87,7 @@ class EcrmRenderHelper:
             self._recommendations[limit] = self.env["ecrm.campaign"]._get_recommendations_batch(
                 self.partners.ids, limit
             )
-        ids = self._recommendations[limit].get(partner.id, [])
-        return self.env["product.product"].browse(ids)
+        by_partner = self._recommendations[limit]
+        # one prefetch set for the whole batch: product names are read in one query
+        prefetch = {pid for ids in by_partner.values() for pid in ids}
+        return self.env["product.product"].browse(by_partner.get(partner.id, [])).with_prefetch(prefetch)

@@ -329,7 +329,15 @@ class TestCampaignEngine(EcrmMarketingCase):
     def test_batch_query_count_does_not_grow_with_size(self):
         """The send path is set-based: a batch of 30 participants costs about the queries of 3."""
         many = self.env["res.partner"].create([{"name": f"Q {i}", "email": f"q{i}@example.com"} for i in range(36)])
-        warm, small, large = (self.create_campaign(name=name) for name in ("warm", "small", "large"))
+        products = self.env["product.product"].create([{"name": "Cup"}, {"name": "Saucer"}])
+        order = self.env["sale.order"].create(
+            {"partner_id": many[0].id, "order_line": [(0, 0, {"product_id": p.id}) for p in products]}
+        )
+        order.action_confirm()
+        # the shipped welcome template: segment, recommendations and product names for everyone
+        welcome = self.env.ref("ecrm_marketing.mail_template_welcome")
+        steps = [{"name": "Welcome", "mail_template_id": welcome.id}]
+        warm, small, large = (self.create_campaign(name=name, steps=steps) for name in ("warm", "small", "large"))
         (warm | small | large).action_activate()
         warm.action_enrol(many[:3].ids)
         small.action_enrol(many[3:6].ids)
@@ -342,6 +350,7 @@ class TestCampaignEngine(EcrmMarketingCase):
             self.run_engine(campaign)
             counts.append(self.env.cr.sql_log_count - start)
         self.assertEqual(len(self.mails(large)), 30)
+        self.assertIn("Cup", self.mails(large)[0].body_html)
         self.assertLessEqual(counts[1], counts[0] + 5, f"queries for 3 and 30 participants: {counts}")
 
     def test_default_template_in_customer_language(self):

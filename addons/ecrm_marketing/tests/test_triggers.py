@@ -32,11 +32,13 @@ class TestCampaignTriggers(EcrmMarketingCase):
         with self.at("2030-03-01 10:00:00"):
             newcomer = self.env["res.partner"].create({"name": "New", "email": "new@example.com", "customer_rank": 1})
             self.env["res.partner"].create({"name": "Not a customer", "email": "vendor@example.com"})
+            shopper = self.env["res.partner"].create({"name": "Storefront", "email": "shopper@example.com"})
+            self.order(shopper, confirm=False)  # a storefront customer with a first quotation
             self.env["ecrm.campaign"]._cron_enrol()
-        self.assertEqual(self.enrolled(campaign), newcomer)  # older customers and non-customers are left out
-        self.assertEqual(campaign.participant_ids.enrolment_key, f"customer:{newcomer.id}")
+        self.assertEqual(self.enrolled(campaign), newcomer | shopper)  # older customers and non-customers are left out
+        self.assertIn(f"customer:{newcomer.id}", campaign.participant_ids.mapped("enrolment_key"))
         self.env["ecrm.campaign"]._cron_enrol()
-        self.assertEqual(len(campaign.participant_ids), 1)
+        self.assertEqual(len(campaign.participant_ids), 2)
 
     def test_abandoned_cart(self):
         with self.at("2026-03-01 08:00:00"):
@@ -47,13 +49,19 @@ class TestCampaignTriggers(EcrmMarketingCase):
             self.order(unreachable, confirm=False)
         with self.at("2026-03-01 10:00:00"):
             self.order(self.customers[3], confirm=False)  # too recent
-            campaign = self.create_campaign(trigger="abandoned_cart", trigger_hours=4)
+            reminder = self.env.ref("ecrm_marketing.mail_template_abandoned_cart")
+            campaign = self.create_campaign(
+                trigger="abandoned_cart",
+                trigger_hours=4,
+                steps=[{"name": "Reminder", "mail_template_id": reminder.id}],
+            )
             campaign.action_activate()
         with self.at("2026-03-01 13:00:00"):
             campaign.action_run()
         self.assertEqual(self.enrolled(campaign), self.customers[0])
         self.assertEqual(campaign.participant_ids.enrolment_key, f"cart:{cart.id}")
         self.assertEqual(len(self.mails(campaign)), 1)
+        self.assertIn("Tea", self.mails(campaign).body_html, "the reminder lists the cart's products")
         with self.at("2026-03-01 15:00:00"):
             campaign.action_run()  # the first customer was reminded already, the later cart is old enough now
         self.assertEqual(len(self.mails(campaign)), 2)
