@@ -2,6 +2,7 @@ import logging
 from collections import defaultdict
 from datetime import datetime, time, timedelta
 
+import psycopg2
 import pytz
 
 from odoo import api, fields, models
@@ -45,8 +46,15 @@ class EcrmCampaignParticipant(models.Model):
         required=True, help="The event that enrolled the customer (cart, order, segment change...)."
     )
     exit_reason = fields.Selection(
-        [("ordered", "Ordered"), ("unsubscribed", "Unsubscribed"), ("stopped", "Campaign stopped")], readonly=True
+        [
+            ("ordered", "Ordered"),
+            ("unsubscribed", "Unsubscribed"),
+            ("stopped", "Campaign stopped"),
+            ("error", "Sending error"),
+        ],
+        readonly=True,
     )
+    error_message = fields.Text(readonly=True, help="Why the step could not be sent to this customer.")
     send_ids = fields.One2many("ecrm.campaign.send", "participant_id", string="Messages")
 
     _campaign_partner_unique = models.Constraint(
@@ -97,12 +105,38 @@ class EcrmCampaignParticipant(models.Model):
             batch = self.search(domain, order="next_action_date, id", limit=batch_size)
             if not batch:
                 break
-            with self.env.cr.savepoint():
-                batch._process()
+            try:
+                with self.env.cr.savepoint():
+                    batch._process()
+            except psycopg2.Error:
+                raise  # database trouble (lock, serialization): the batch is redone by the next run
+            except Exception:  # noqa: BLE001 - any failure of a single customer's content lands here
+                # one customer the batch cannot serve (e.g. a template failing on their data) must not
+                # block the others: redo the batch one participant at a time, setting aside who fails
+                batch._process_one_by_one()
             processed += len(batch)
             if not cron._commit_progress(len(batch)):
                 break
         return processed
+
+    def _process_one_by_one(self):
+        """Process each participant in its own savepoint; those that fail exit with the error."""
+        for participant in self:
+            try:
+                with self.env.cr.savepoint():
+                    participant._process()
+            except psycopg2.Error:
+                raise
+            except Exception as exc:  # noqa: BLE001 - recorded on the participant, shown in the UI
+                _logger.warning("Campaign participant %s set aside: %s", participant.id, exc)
+                participant.write(
+                    {
+                        "state": "exited",
+                        "exit_reason": "error",
+                        "error_message": str(exc)[:2000],
+                        "next_action_date": False,
+                    }
+                )
 
     def _process(self):
         """Advance these due participants by one step (exits, quiet hours, condition, cap, send)."""

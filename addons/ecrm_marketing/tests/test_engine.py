@@ -1,6 +1,9 @@
 from unittest.mock import patch
 
 from odoo.tests import tagged
+from odoo.tools import mute_logger
+
+from odoo.addons.ecrm_marketing.models.render_helper import EcrmRenderHelper
 
 from .common import EcrmMarketingCase
 
@@ -56,21 +59,24 @@ class TestCampaignEngine(EcrmMarketingCase):
         original = Step._queue_emails
         calls = []
 
-        def failing_queue(step, sends, variant, helper):
+        class Crash(BaseException):
+            """The worker dies (killed, out of memory): nothing after this point runs."""
+
+        def crashing_queue(step, sends, variant, helper):
             calls.append(len(sends))
             mails = original(step, sends, variant, helper)
             if len(calls) == 2:
-                raise RuntimeError("SMTP queue down")  # mails of this batch were created, then the batch fails
+                raise Crash  # the mails of this batch were created, then the process dies before the commit
             return mails
 
         # (not assertRaises: it would roll back to its own savepoint, hiding the committed first batch)
-        with patch.object(Step, "_queue_emails", failing_queue):
+        with patch.object(Step, "_queue_emails", crashing_queue):
             try:
                 self.run_engine(campaign, batch_size=2)
-                raised = False
-            except RuntimeError:
-                raised = True
-        self.assertTrue(raised)
+                crashed = False
+            except Crash:
+                crashed = True
+        self.assertTrue(crashed)
         # the first batch is kept, the failed one left nothing behind
         self.assertEqual(len(self.sends(campaign)), 2)
         self.assertEqual(len(self.mails(campaign)), 2)
@@ -81,6 +87,30 @@ class TestCampaignEngine(EcrmMarketingCase):
         mails = self.mails(campaign)
         self.assertEqual(len(mails), 6)
         self.assertEqual(sorted(mails.mapped("res_id")), sorted(self.customers.ids))
+
+    @mute_logger(
+        "odoo.addons.ecrm_marketing.models.ecrm_campaign_participant", "odoo.addons.mail.models.mail_render_mixin"
+    )
+    def test_customer_failing_to_render_does_not_block_the_batch(self):
+        campaign = self.create_campaign()  # the template prints ecrm.segment(object)
+        campaign.action_activate()
+        campaign.action_enrol(self.customers.ids)
+        fragile = self.customers[0]
+        original = EcrmRenderHelper.segment
+
+        def segment(helper, partner):
+            if partner == fragile:
+                raise ValueError("corrupted customer data")
+            return original(helper, partner)
+
+        with patch.object(EcrmRenderHelper, "segment", segment):
+            self.assertEqual(self.run_engine(campaign), 6)
+        failed = campaign.participant_ids.filtered(lambda p: p.partner_id == fragile)
+        self.assertEqual((failed.state, failed.exit_reason), ("exited", "error"))
+        self.assertIn("corrupted customer data", failed.error_message)
+        self.assertEqual(sorted(self.mails(campaign).mapped("res_id")), sorted(self.customers[1:].ids))
+        self.assertEqual(len(self.sends(campaign)), 5)
+        self.assertEqual(self.run_engine(campaign), 0)
 
     def test_delays_with_frozen_time(self):
         campaign = self.create_campaign(
