@@ -1,3 +1,4 @@
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
 from .common import EcrmMarketingCase
@@ -16,3 +17,36 @@ class TestMarketingSecurity(EcrmMarketingCase):
         menus = ["ecrm_marketing.menu_ecrm_marketing_root", "ecrm_marketing.menu_ecrm_marketing_mailings"]
         self.assertEqual(self.visible_menu_xmlids(self.marketing_manager, menus), set(menus))
         self.assertEqual(self.visible_menu_xmlids(self.ecrm_user, menus), set())
+
+    def test_marketing_screens_reachable_from_the_menu(self):
+        screens = [
+            "ecrm_marketing.menu_ecrm_marketing_campaigns",
+            "ecrm_marketing.menu_ecrm_marketing_participants",
+            "ecrm_marketing.menu_ecrm_marketing_sends",
+            "ecrm_marketing.menu_ecrm_marketing_webhooks",
+            "ecrm_marketing.menu_ecrm_marketing_funnel",
+        ]
+        templates = "ecrm_marketing.menu_ecrm_marketing_templates"
+        self.assertEqual(self.visible_menu_xmlids(self.marketing_user, [*screens, templates]), set(screens))
+        self.assertEqual(self.visible_menu_xmlids(self.marketing_manager, [*screens, templates]), {*screens, templates})
+        self.assertEqual(self.visible_menu_xmlids(self.plain_user, screens), set())
+
+    def test_user_reads_results_but_cannot_change_the_log(self):
+        campaign = self.env["ecrm.campaign"].create(
+            {
+                "name": "Secured",
+                "step_ids": [(0, 0, {"name": "S", "channel": "webhook", "webhook_url": "https://x.test"})],
+            }
+        )
+        campaign.action_activate()
+        campaign.action_enrol(self.env["res.partner"].create({"name": "Reader test", "email": "r@example.com"}).ids)
+        self.env["ecrm.campaign.participant"]._advance_due(campaigns=campaign)
+        send = self.env["ecrm.campaign.send"].search([("campaign_id", "=", campaign.id)])
+        self.assertEqual(send.with_user(self.marketing_user).state, "sent")
+        self.assertTrue(campaign.with_user(self.marketing_user).get_stats())
+        with self.assertRaises(AccessError):
+            send.with_user(self.marketing_manager).unlink()
+        with self.assertRaises(UserError):
+            send.with_user(self.marketing_manager).write({"state": "skipped"})
+        with self.assertRaises(AccessError):
+            campaign.with_user(self.marketing_user).action_stop()

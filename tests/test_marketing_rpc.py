@@ -1,0 +1,89 @@
+"""A script drives ecrm_marketing over JSON-RPC and XML-RPC as documented in its README."""
+
+import pytest
+
+from harness.rpc import RpcError
+
+pytestmark = pytest.mark.e2e
+
+
+def _xmlid(rpc, module, name):
+    [data] = rpc.execute(
+        "ir.model.data", "search_read", [("module", "=", module), ("name", "=", name)], fields=["res_id"]
+    )
+    return data["res_id"]
+
+
+def test_campaign_lifecycle_over_jsonrpc(rpc, xmlrpc):
+    welcome = _xmlid(rpc, "ecrm_marketing", "mail_template_welcome")
+    winback = _xmlid(rpc, "ecrm_marketing", "mail_template_winback")
+    campaign_id = rpc.execute(
+        "ecrm.campaign",
+        "create",
+        {
+            "name": "RPC welcome series",
+            "trigger": "manual",
+            "step_ids": [
+                (0, 0, {"name": "Welcome", "sequence": 1, "mail_template_id": welcome}),
+                (
+                    0,
+                    0,
+                    {
+                        "name": "Nudge",
+                        "sequence": 2,
+                        "delay": 3,
+                        "delay_unit": "days",
+                        "condition": "not_opened",
+                        "mail_template_id": winback,
+                    },
+                ),
+            ],
+        },
+    )
+    assert rpc.execute("ecrm.campaign", "action_activate", [campaign_id]) is True
+    partner_ids = [
+        rpc.execute("res.partner", "create", {"name": f"RPC customer {i}", "email": f"rpc.customer{i}@example.com"})
+        for i in range(3)
+    ]
+    created = rpc.execute("ecrm.campaign", "action_enrol", [campaign_id], partner_ids)
+    assert len(created) == 3
+    # enrolling again changes nothing
+    assert rpc.execute("ecrm.campaign", "action_enrol", [campaign_id], partner_ids) == []
+    result = rpc.execute("ecrm.campaign", "action_run", [campaign_id])
+    assert result["processed"] == 3
+    # a second run sends nothing more: each step at most once
+    assert rpc.execute("ecrm.campaign", "action_run", [campaign_id])["processed"] == 0
+    sends = rpc.execute(
+        "ecrm.campaign.send", "search_read", [("campaign_id", "=", campaign_id)], fields=["partner_id", "state"]
+    )
+    assert sorted(s["partner_id"][0] for s in sends) == sorted(partner_ids)
+    assert {s["state"] for s in sends} == {"sent"}
+    participants = rpc.execute(
+        "ecrm.campaign.participant",
+        "search_read",
+        [("campaign_id", "=", campaign_id)],
+        fields=["state", "current_step_id"],
+    )
+    assert {p["state"] for p in participants} == {"running"}
+    assert {p["current_step_id"][1] for p in participants} == {"Nudge"}
+    stats = rpc.execute("ecrm.campaign", "get_stats", [campaign_id])
+    assert stats[str(campaign_id)]["campaign"]["sent"] == 3
+    assert stats[str(campaign_id)]["campaign"]["participants"] == 3
+    # the same API answers over XML-RPC
+    xml_stats = xmlrpc.execute("ecrm.campaign", "get_stats", [campaign_id])
+    assert xml_stats[str(campaign_id)]["campaign"]["sent"] == 3
+    recommendations = rpc.execute("ecrm.campaign", "get_recommendations", partner_ids, 2)
+    assert set(recommendations) == {str(pid) for pid in partner_ids}
+    assert rpc.execute("ecrm.campaign", "action_stop", [campaign_id]) is True
+
+
+def test_bad_configuration_refused_over_rpc(rpc):
+    campaign_id = rpc.execute(
+        "ecrm.campaign", "create", {"name": "RPC broken", "step_ids": [(0, 0, {"name": "No template"})]}
+    )
+    with pytest.raises(RpcError, match="No template has no email template"):
+        rpc.execute("ecrm.campaign", "action_activate", [campaign_id])
+    [campaign] = rpc.execute("ecrm.campaign", "read", [campaign_id], fields=["state"])
+    assert campaign["state"] == "draft"
+    with pytest.raises(RpcError, match="not a valid domain"):
+        rpc.execute("ecrm.campaign", "create", {"name": "RPC bad domain", "domain": "[('nope', '=', 1)]"})
