@@ -1,7 +1,6 @@
 """A storefront or a script drives the helpdesk over JSON-RPC, as its README documents."""
 
 import pytest
-
 from harness.rpc import RpcError
 
 pytestmark = pytest.mark.e2e

@@ -1,7 +1,6 @@
 """A script drives ecrm_marketing over JSON-RPC and XML-RPC as documented in its README."""
 
 import pytest
-
 from harness.rpc import RpcError
 
 pytestmark = pytest.mark.e2e

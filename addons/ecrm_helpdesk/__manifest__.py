@@ -2,12 +2,6 @@
     "name": "eCRM Helpdesk",
     "version": "19.0.1.0.0",
     "summary": "Tickets from email and portal, teams, SLA on working calendars, escalation, satisfaction ratings",
-    "description": """
-Tickets from the team email aliases, the customer portal, the phone or a web form; teams with
-their own stages, working calendar and assignment (manual, round-robin, balanced); SLA policies
-in working hours with warnings and escalation; satisfaction ratings; credit notes and goodwill
-from a ticket; public FAQ; reports. See README.md for the RPC API.
-""",
     "category": "Sales/CRM",
     "author": "eCRM for Odoo contributors",
     "website": "https://github.com/ecrm-odoo/ecrm",

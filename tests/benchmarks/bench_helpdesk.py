@@ -69,7 +69,7 @@ def create_database(db):
 
 def insert_tickets(env, count, due_share):
     """Bulk-insert ``count`` open tickets; ``due_share`` of them to warn, as many breached."""
-    from odoo.tools import SQL  # noqa: PLC0415
+    from odoo.tools import SQL
 
     now = datetime.now().replace(microsecond=0)
     team = env["ecrm.helpdesk.team"].create({"name": "Bench Team", "leader_id": env.ref("base.user_admin").id})
@@ -132,7 +132,7 @@ def insert_tickets(env, count, due_share):
 
 def sql_floor(env):
     """The same work as the job, as three set-based statements; returns (seconds, tickets handled)."""
-    from odoo.tools import SQL  # noqa: PLC0415
+    from odoo.tools import SQL
 
     cr = env.cr
     now = datetime.now()
@@ -201,10 +201,10 @@ def main():
     create_database(args.db)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     sys.path.insert(0, str(ODOO_SRC))
-    import odoo  # noqa: PLC0415 - Odoo is not importable before ODOO_SRC is on the path
-    from odoo import api  # noqa: PLC0415
-    from odoo.modules.registry import Registry  # noqa: PLC0415
-    from odoo.tools import config  # noqa: PLC0415
+    import odoo
+    from odoo import api
+    from odoo.modules.registry import Registry
+    from odoo.tools import config
 
     config.parse_config(["--addons-path", addons_path(), *pg_args(), "-d", args.db, "--log-level", "warn"])
     registry = Registry(args.db)
@@ -226,7 +226,7 @@ def main():
             queries_before = cr.sql_log_count
             start = time.perf_counter()
             if os.environ.get("BENCH_PROFILE"):
-                import cProfile  # noqa: PLC0415
+                import cProfile
 
                 cProfile.runctx(
                     "Ticket._cron_sla_escalation(batch_size=args.batch)",
@@ -260,7 +260,7 @@ def main():
             )
     finally:
         if not args.keep:
-            from odoo.service import db as db_service  # noqa: PLC0415
+            from odoo.service import db as db_service
 
             odoo.sql_db.close_all()
             db_service.exp_drop(args.db)

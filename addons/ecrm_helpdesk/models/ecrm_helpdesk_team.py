@@ -141,13 +141,12 @@ class EcrmHelpdeskTeam(models.Model):
     def _get_default_stage_values(self):
         """Stages created for a new team (override to change the default pipeline)."""
         self.ensure_one()
-        _ = self.env._
         return [
-            {"name": _("New"), "sequence": 1},
-            {"name": _("In Progress"), "sequence": 10},
-            {"name": _("Waiting for Customer"), "sequence": 20},
-            {"name": _("Solved"), "sequence": 30, "is_closed": True, "fold": True},
-            {"name": _("Cancelled"), "sequence": 40, "is_closed": True, "fold": True},
+            {"name": self.env._("New"), "sequence": 1},
+            {"name": self.env._("In Progress"), "sequence": 10},
+            {"name": self.env._("Waiting for Customer"), "sequence": 20},
+            {"name": self.env._("Solved"), "sequence": 30, "is_closed": True, "fold": True},
+            {"name": self.env._("Cancelled"), "sequence": 40, "is_closed": True, "fold": True},
         ]
 
     def _create_default_stages(self):

@@ -91,7 +91,7 @@ class EcrmHelpdeskTicket(models.Model):
         "product_id",
         string="Products",
     )
-    team_id = fields.Many2one("ecrm.helpdesk.team", string="Team", index=True, tracking=True)
+    team_id = fields.Many2one("ecrm.helpdesk.team", index=True, tracking=True)
     user_id = fields.Many2one(
         "res.users",
         string="Agent",
@@ -101,7 +101,6 @@ class EcrmHelpdeskTicket(models.Model):
     )
     stage_id = fields.Many2one(
         "ecrm.helpdesk.stage",
-        string="Stage",
         index=True,
         tracking=True,
         copy=False,
@@ -110,7 +109,7 @@ class EcrmHelpdeskTicket(models.Model):
     )
     is_closed = fields.Boolean(related="stage_id.is_closed", store=True, index=True, string="Closed")
     priority = fields.Selection(PRIORITIES, default="0", required=True, index=True, tracking=True)
-    type_id = fields.Many2one("ecrm.helpdesk.type", string="Type", index=True)
+    type_id = fields.Many2one("ecrm.helpdesk.type", index=True)
     tag_ids = fields.Many2many("ecrm.helpdesk.tag", string="Tags")
     channel = fields.Selection(CHANNELS, default="phone", required=True, index=True)
     date_open = fields.Datetime(
@@ -220,7 +219,7 @@ class EcrmHelpdeskTicket(models.Model):
         for ticket in self:
             ticket.sale_order_count = len(ticket.sale_order_ids)
 
-    def _compute_access_url(self):
+    def _compute_access_url(self):  # pylint: disable=missing-return
         super()._compute_access_url()
         for ticket in self:
             ticket.access_url = f"/my/tickets/{ticket.id}"
@@ -536,11 +535,10 @@ class EcrmHelpdeskTicket(models.Model):
         :return: dict with the ticket ids warned and breached
         """
         now = now or fields.Datetime.now()
-        _ = self.env._
         updates = defaultdict(dict)  # ticket id -> values to write
         bodies, activities = {}, []
         breached_ids, warned_ids = [], []
-        labels = {"response": _("first response"), "resolution": _("resolution")}
+        labels = {"response": self.env._("first response"), "resolution": self.env._("resolution")}
         priority_labels = dict(self._fields["priority"]._description_selection(self.env))
         for ticket in self:
             lines = []
@@ -557,7 +555,7 @@ class EcrmHelpdeskTicket(models.Model):
                         updates[ticket.id][warned_field] = True
                     ticket_breached = True
                     lines.append(
-                        _(
+                        self.env._(
                             "SLA %(policy)s breached: the %(target)s was due on %(deadline)s (UTC).",
                             policy=sla.name,
                             target=labels[target],
@@ -567,13 +565,18 @@ class EcrmHelpdeskTicket(models.Model):
                     user = ticket.team_id.leader_id or ticket.user_id
                     if sla.breach_notify and user:
                         activities.append(
-                            (ticket, user, _("SLA breached: %(ticket)s", ticket=ticket.display_name), now.date())
+                            (
+                                ticket,
+                                user,
+                                self.env._("SLA breached: %(ticket)s", ticket=ticket.display_name),
+                                now.date(),
+                            )
                         )
                 elif ticket[warning_field] and ticket[warning_field] <= now and not ticket[warned_field]:
                     updates[ticket.id][warned_field] = True
                     warned_ids.append(ticket.id)
                     lines.append(
-                        _(
+                        self.env._(
                             "SLA %(policy)s: the %(target)s is due on %(deadline)s (UTC).",
                             policy=sla.name,
                             target=labels[target],
@@ -586,7 +589,7 @@ class EcrmHelpdeskTicket(models.Model):
                             (
                                 ticket,
                                 user,
-                                _("SLA deadline soon: %(ticket)s", ticket=ticket.display_name),
+                                self.env._("SLA deadline soon: %(ticket)s", ticket=ticket.display_name),
                                 deadline.date(),
                             )
                         )
@@ -595,10 +598,10 @@ class EcrmHelpdeskTicket(models.Model):
                 if sla.breach_raise_priority and ticket.priority < "3":
                     new_priority = str(int(ticket.priority) + 1)
                     updates[ticket.id]["priority"] = new_priority
-                    lines.append(_("Priority raised to %(priority)s.", priority=priority_labels[new_priority]))
+                    lines.append(self.env._("Priority raised to %(priority)s.", priority=priority_labels[new_priority]))
                 if sla.breach_user_id and ticket.user_id != sla.breach_user_id:
                     updates[ticket.id]["user_id"] = sla.breach_user_id.id
-                    lines.append(_("Reassigned to %(agent)s.", agent=sla.breach_user_id.name))
+                    lines.append(self.env._("Reassigned to %(agent)s.", agent=sla.breach_user_id.name))
             if lines:
                 bodies[ticket.id] = Markup("<p>%s</p>") % Markup("<br/>").join(lines)
         # the note says what changed: no tracking message on top of it

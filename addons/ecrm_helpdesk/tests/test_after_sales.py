@@ -65,7 +65,7 @@ class TestAfterSales(EcrmHelpdeskCase):
         self.assertEqual(self.order.ecrm_helpdesk_ticket_ids, ticket)
         action = self.order.action_view_ecrm_helpdesk_tickets()
         self.assertEqual(self.env["ecrm.helpdesk.ticket"].search(action["domain"]), ticket)
-        new = self.env["ecrm.helpdesk.ticket"].with_context(action["context"]).create({"name": "From the order"})
+        new = self.env["ecrm.helpdesk.ticket"].with_context(**action["context"]).create({"name": "From the order"})
         self.assertEqual(new.sale_order_ids, self.order)
         self.assertEqual(new.product_ids, self.product)
         self.assertEqual(new.partner_id, self.customer)

@@ -1,6 +1,7 @@
 from odoo import fields
-from odoo.addons.portal.controllers.portal import CustomerPortal
 from odoo.http import request, route
+
+from odoo.addons.portal.controllers.portal import CustomerPortal
 
 
 class EcrmLoyaltyPortal(CustomerPortal):

@@ -58,7 +58,7 @@ class EcrmLoyaltyLedger(models.Model):
     expiry_date = fields.Date(readonly=True)
     order_id = fields.Many2one("sale.order", string="Sales Order", readonly=True, index="btree_not_null")
     move_id = fields.Many2one("account.move", string="Credit Note", readonly=True, index="btree_not_null")
-    coupon_id = fields.Many2one("loyalty.card", string="Coupon", readonly=True, ondelete="restrict")
+    coupon_id = fields.Many2one("loyalty.card", readonly=True, ondelete="restrict")
     reversed_line_id = fields.Many2one(
         "ecrm.loyalty.ledger",
         readonly=True,
@@ -136,10 +136,11 @@ class EcrmLoyaltyLedger(models.Model):
             )
         return super().create(vals_list)
 
-    def write(self, vals):
+    def write(self, vals):  # pylint: disable=method-required-super
         raise UserError(self.env._("The loyalty ledger is append-only: lines cannot be changed."))
 
-    def unlink(self):
+    @api.ondelete(at_uninstall=False)
+    def _unlink_never(self):
         raise UserError(self.env._("The loyalty ledger is append-only: lines cannot be deleted."))
 
     # ------------------------------------------------------------------

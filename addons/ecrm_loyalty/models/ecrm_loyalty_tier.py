@@ -20,7 +20,6 @@ class EcrmLoyaltyTier(models.Model):
     multiplier = fields.Float("Earning Multiplier", default=1.0, required=True)
     pricelist_id = fields.Many2one(
         "product.pricelist",
-        string="Pricelist",
         help="Pricelist given to the tier's customers.",
     )
     category_id = fields.Many2one(

@@ -23,8 +23,9 @@ class EcrmLoyaltyTierHistory(models.Model):
             raise UserError(self.env._("Tier history is written by the tier review only."))
         return super().create(vals_list)
 
-    def write(self, vals):
+    def write(self, vals):  # pylint: disable=method-required-super
         raise UserError(self.env._("Tier history is append-only."))
 
-    def unlink(self):
+    @api.ondelete(at_uninstall=False)
+    def _unlink_never(self):
         raise UserError(self.env._("Tier history is append-only."))

@@ -24,6 +24,27 @@ class ResPartner(models.Model):
         "ecrm.loyalty.tier.history", "partner_id", string="Tier History", readonly=True
     )
     ecrm_loyalty_card_ids = fields.One2many("loyalty.card", "partner_id", string="Loyalty Cards", readonly=True)
+    ecrm_points_balance = fields.Float(
+        "Loyalty Points",
+        compute="_compute_ecrm_points_balance",
+        groups="ecrm_loyalty.ecrm_loyalty_group_user",
+        help="Points on the customer's cards of active loyalty programs (campaign templates read it too).",
+    )
+
+    def _compute_ecrm_points_balance(self):
+        """Sum the loyalty-card points of the whole recordset in one grouped query."""
+        groups = self.env["loyalty.card"]._read_group(
+            [
+                ("partner_id", "in", self.ids),
+                ("program_id.program_type", "=", "loyalty"),
+                ("program_id.active", "=", True),
+            ],
+            ["partner_id"],
+            ["points:sum"],
+        )
+        points = {partner.id: total for partner, total in groups}
+        for partner in self:
+            partner.ecrm_points_balance = points.get(partner.id, 0.0)
 
     def _ecrm_tier_metric(self):
         """Qualifying amount of each (commercial) partner over the company's rolling window."""
@@ -110,7 +131,7 @@ class ResPartner(models.Model):
     def _ecrm_tier_apply(self, changes):
         """Apply tier changes: tier field, contact tag, pricelist, history, and the event."""
         today = fields.Date.context_today(self)
-        all_tags = self.env["ecrm.loyalty.tier"].with_context(active_test=False).search([]).category_id
+        all_tags = self.env["ecrm.loyalty.tier"].with_context(active_test=False).search([]).category_id  # pylint: disable=no-search-all
         by_target = defaultdict(lambda: self.browse())
         by_move = defaultdict(lambda: self.browse())
         for partner, (old, new, _amount) in changes.items():

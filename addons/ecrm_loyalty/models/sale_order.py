@@ -23,8 +23,8 @@ class SaleOrder(models.Model):
         confirmed = self.filtered(lambda order: order.state == "sale")
         res = super(SaleOrder, self.with_context(ecrm_ledger_defer=True))._action_cancel()
         confirmed._ecrm_loyalty_reverse(
-            {order: 1.0 for order in confirmed},
-            {order: 1.0 for order in confirmed},
+            dict.fromkeys(confirmed, 1.0),
+            dict.fromkeys(confirmed, 1.0),
             "cancel",
         )
         return res

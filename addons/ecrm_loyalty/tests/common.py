@@ -1,8 +1,9 @@
 from unittest.mock import patch
 
-from odoo.addons.ecrm_segments.tests.common import EcrmCase
 from odoo.fields import Command
 from odoo.tests import new_test_user
+
+from odoo.addons.ecrm_segments.tests.common import EcrmCase
 
 
 class EcrmLoyaltyCase(EcrmCase):

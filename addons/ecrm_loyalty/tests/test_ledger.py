@@ -1,4 +1,5 @@
 import psycopg2
+
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 from odoo.tests.common import freeze_time
@@ -37,6 +38,11 @@ class TestLoyaltyLedger(EcrmLoyaltyCase):
         self.assertBalanced()
         # Odoo's own history still works
         self.assertEqual(self.card.history_ids.issued, 300)
+        # the customer's balance, as campaign templates and the RPC API read it
+        self.assertEqual(self.customer.with_user(self.loyalty_user).ecrm_points_balance, 300)
+        self.program.action_archive()
+        self.customer.invalidate_recordset(["ecrm_points_balance"])
+        self.assertEqual(self.customer.ecrm_points_balance, 0)
 
     def test_earn_creates_card_for_new_customer(self):
         partner = self.env["res.partner"].create({"name": "New Customer"})

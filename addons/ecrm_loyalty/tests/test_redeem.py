@@ -1,4 +1,5 @@
 import psycopg2.errors
+
 from odoo import api
 from odoo.exceptions import UserError
 from odoo.tests import new_test_user, tagged

@@ -1,4 +1,5 @@
 import psycopg2
+
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 

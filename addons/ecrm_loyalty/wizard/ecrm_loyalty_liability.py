@@ -338,8 +338,8 @@ class EcrmLoyaltyLiabilityLine(models.TransientModel):
 
     liability_id = fields.Many2one("ecrm.loyalty.liability", required=True, ondelete="cascade", index=True)
     company_id = fields.Many2one("res.company", readonly=True)
-    program_id = fields.Many2one("loyalty.program", string="Program", readonly=True)
-    tier_id = fields.Many2one("ecrm.loyalty.tier", string="Tier", readonly=True)
+    program_id = fields.Many2one("loyalty.program", readonly=True)
+    tier_id = fields.Many2one("ecrm.loyalty.tier", readonly=True)
     bucket = fields.Selection(BUCKETS, string="Expiry", readonly=True)
     currency_id = fields.Many2one(related="company_id.currency_id")
     points = fields.Float(readonly=True)

@@ -87,9 +87,7 @@ class EcrmCampaign(models.Model):
         default=7,
         help="Abandoned cart and after a purchase: ignore carts and orders older than this.",
     )
-    trigger_segment_id = fields.Many2one(
-        "ecrm.segment", "Trigger Segment", help="Segment whose entry or exit enrols customers."
-    )
+    trigger_segment_id = fields.Many2one("ecrm.segment", help="Segment whose entry or exit enrols customers.")
     history_cursor = fields.Integer(
         copy=False, readonly=True, help="Last segment history row processed by the enrolment."
     )
@@ -112,7 +110,6 @@ class EcrmCampaign(models.Model):
     )
     # --- limits and exits
     frequency_cap = fields.Integer(
-        "Frequency Cap",
         default=0,
         help="Skip a step when the customer already received this many messages, all campaigns together, "
         "over the cap period. 0: no cap.",
@@ -205,10 +202,10 @@ class EcrmCampaign(models.Model):
             raise UserError(self.env._("Stop the campaign before changing its trigger."))
         return super().write(vals)
 
-    def unlink(self):
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_sent(self):
         if self.env["ecrm.campaign.send"].search_count([("campaign_id", "in", self.ids)], limit=1):
             raise UserError(self.env._("A campaign that already sent messages cannot be deleted: archive it."))
-        return super().unlink()
 
     # ------------------------------------------------------------------
     # actions (RPC API)

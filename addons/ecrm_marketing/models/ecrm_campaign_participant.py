@@ -110,7 +110,7 @@ class EcrmCampaignParticipant(models.Model):
                     batch._process()
             except psycopg2.Error:
                 raise  # database trouble (lock, serialization): the batch is redone by the next run
-            except Exception:  # noqa: BLE001 - any failure of a single customer's content lands here
+            except Exception:
                 # one customer the batch cannot serve (e.g. a template failing on their data) must not
                 # block the others: redo the batch one participant at a time, setting aside who fails
                 batch._process_one_by_one()
@@ -127,7 +127,7 @@ class EcrmCampaignParticipant(models.Model):
                     participant._process()
             except psycopg2.Error:
                 raise
-            except Exception as exc:  # noqa: BLE001 - recorded on the participant, shown in the UI
+            except Exception as exc:
                 _logger.warning("Campaign participant %s set aside: %s", participant.id, exc)
                 participant.write(
                     {

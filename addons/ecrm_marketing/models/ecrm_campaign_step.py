@@ -31,9 +31,7 @@ class EcrmCampaignStep(models.Model):
     sequence = fields.Integer(default=10)
     name = fields.Char(required=True)
     delay = fields.Integer(default=0, help="Wait this long after the previous step (or the enrolment).")
-    delay_unit = fields.Selection(
-        [("hours", "Hours"), ("days", "Days")], default="days", required=True, string="Delay Unit"
-    )
+    delay_unit = fields.Selection([("hours", "Hours"), ("days", "Days")], default="days", required=True)
     channel = fields.Selection(
         [("email", "Email"), ("sms", "SMS"), ("webhook", "Webhook")], default="email", required=True
     )
@@ -69,7 +67,7 @@ class EcrmCampaignStep(models.Model):
     )
     winner_variant_id = fields.Many2one("ecrm.campaign.variant", "Winner", readonly=True, copy=False)
     winner_date = fields.Datetime(readonly=True, copy=False)
-    mailing_id = fields.Many2one("mailing.mailing", "Mailing", readonly=True, copy=False, ondelete="set null")
+    mailing_id = fields.Many2one("mailing.mailing", readonly=True, copy=False, ondelete="set null")
     send_count = fields.Integer("Sent", compute="_compute_send_count")
 
     _delay_positive = models.Constraint("CHECK (delay >= 0)", "A step delay cannot be negative.")

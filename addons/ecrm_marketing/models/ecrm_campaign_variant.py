@@ -21,7 +21,7 @@ class EcrmCampaignVariant(models.Model):
     sms_template_id = fields.Many2one(
         "sms.template", "SMS Template", domain=[("model", "=", "res.partner")], ondelete="restrict"
     )
-    mailing_id = fields.Many2one("mailing.mailing", "Mailing", readonly=True, copy=False, ondelete="set null")
+    mailing_id = fields.Many2one("mailing.mailing", readonly=True, copy=False, ondelete="set null")
     is_winner = fields.Boolean(compute="_compute_is_winner")
 
     _split_range = models.Constraint(
