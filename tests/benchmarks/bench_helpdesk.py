@@ -18,53 +18,15 @@ through the standard PG* variables (default 127.0.0.1:5432, current role).
 """
 
 import argparse
-import getpass
 import os
-import subprocess
 import sys
 import time
 import warnings
 from datetime import datetime
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-ODOO_SRC = Path(os.environ.get("ECRM_ODOO_SRC") or os.environ.get("ODOO_SRC") or Path.home() / ".local/src/odoo-19.0")
+from benchlib import ODOO_SRC, install, odoo_args
+
 SIZES = {"small": 2000, "100k": 100_000}
-
-
-def pg_args():
-    host = os.environ.get("PGHOST") or "127.0.0.1"
-    port = os.environ.get("PGPORT") or "5432"
-    user = os.environ.get("PGUSER") or getpass.getuser()
-    args = ["--db_host", host, "--db_port", port, "--db_user", user]
-    if os.environ.get("PGPASSWORD"):
-        args += ["--db_password", os.environ["PGPASSWORD"]]
-    return args
-
-
-def addons_path():
-    return f"{ROOT / 'addons'},{ODOO_SRC / 'addons'}"
-
-
-def create_database(db):
-    print(f"[bench] installing ecrm_helpdesk in {db} ...", flush=True)
-    subprocess.check_call(
-        [
-            sys.executable,
-            str(ODOO_SRC / "odoo-bin"),
-            "--addons-path",
-            addons_path(),
-            *pg_args(),
-            "-d",
-            db,
-            "-i",
-            "ecrm_helpdesk",
-            "--stop-after-init",
-            "--log-level",
-            "warn",
-            "--no-http",
-        ]
-    )
 
 
 def insert_tickets(env, count, due_share):
@@ -198,7 +160,7 @@ def main():
     args = parser.parse_args()
     count = args.count or SIZES[args.size]
 
-    create_database(args.db)
+    install(args.db, "ecrm_helpdesk")
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     sys.path.insert(0, str(ODOO_SRC))
     import odoo
@@ -206,7 +168,7 @@ def main():
     from odoo.modules.registry import Registry
     from odoo.tools import config
 
-    config.parse_config(["--addons-path", addons_path(), *pg_args(), "-d", args.db, "--log-level", "warn"])
+    config.parse_config(odoo_args(args.db))
     registry = Registry(args.db)
     try:
         with registry.cursor() as cr:

@@ -14,47 +14,21 @@ Settings: ECRM_ODOO_SRC (Odoo 19.0 source, default ~/.local/src/odoo-19.0) and t
 """
 
 import argparse
-import getpass
-import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 from unittest.mock import patch
 
-ROOT = Path(__file__).resolve().parents[2]
-ODOO_SRC = Path(os.environ.get("ECRM_ODOO_SRC") or os.environ.get("ODOO_SRC") or Path.home() / ".local/src/odoo-19.0")
+from benchlib import ODOO_SRC, install, odoo_args
+
 SIZES = {
     "small": {"orders": 200, "lines": 100_000, "cards": 2_000},
     "100k": {"orders": 1_000, "lines": 1_000_000, "cards": 20_000},
 }
 
 
-def odoo_args(db):
-    args = [
-        f"--addons-path={ROOT / 'addons'},{ODOO_SRC / 'addons'}",
-        f"--db_host={os.environ.get('PGHOST') or '127.0.0.1'}",
-        f"--db_port={os.environ.get('PGPORT') or '5432'}",
-        f"--db_user={os.environ.get('PGUSER') or getpass.getuser()}",
-        "-d",
-        db,
-        "--log-level=warn",
-    ]
-    if os.environ.get("PGPASSWORD"):
-        args.append(f"--db_password={os.environ['PGPASSWORD']}")
-    return args
-
-
 def say(message):
     print(f"[bench_loyalty] {message}", flush=True)
-
-
-def install(db):
-    say(f"installing ecrm_loyalty into {db}")
-    subprocess.run(
-        [sys.executable, str(ODOO_SRC / "odoo-bin"), *odoo_args(db), "-i", "ecrm_loyalty", "--stop-after-init"],
-        check=True,
-    )
 
 
 def timed(func):
@@ -256,7 +230,7 @@ def main():
 
     if not args.reuse:
         subprocess.run(["dropdb", "--if-exists", db], check=False, capture_output=True)
-        install(db)
+        install(db, "ecrm_loyalty")
     config.parse_config(odoo_args(db), setup_logging=False)
 
     from odoo import api

@@ -25,46 +25,20 @@ Settings: ECRM_ODOO_SRC (Odoo 19.0 source, default ~/.local/src/odoo-19.0) and t
 
 import argparse
 import io
-import os
 import resource
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
+from benchlib import ODOO_SRC, install, odoo_args
 
-ROOT = Path(__file__).resolve().parents[2]
-ODOO_SRC = Path(os.environ.get("ECRM_ODOO_SRC") or os.environ.get("ODOO_SRC") or Path.home() / ".local/src/odoo-19.0")
 SIZES = {"demo": 1_000, "small": 5_000, "100k": 100_000}
 HORIZON_DAYS = 3 * 365
 
 
 def say(message):
     print(f"[bench_segments] {message}", flush=True)
-
-
-def odoo_args(db):
-    args = [
-        f"--addons-path={ROOT / 'addons'},{ODOO_SRC / 'addons'}",
-        f"--db_host={os.environ.get('PGHOST') or '127.0.0.1'}",
-        f"--db_port={os.environ.get('PGPORT') or '5432'}",
-        f"--db_user={os.environ.get('PGUSER') or os.environ.get('USER') or 'odoo'}",
-        "-d",
-        db,
-        "--log-level=warn",
-    ]
-    if os.environ.get("PGPASSWORD"):
-        args.append(f"--db_password={os.environ['PGPASSWORD']}")
-    return args
-
-
-def install(db):
-    say(f"installing ecrm_segments into {db}")
-    subprocess.run(
-        [sys.executable, str(ODOO_SRC / "odoo-bin"), *odoo_args(db), "-i", "ecrm_segments", "--stop-after-init"],
-        check=True,
-    )
 
 
 def simulate(customers, seed=42):
@@ -268,7 +242,7 @@ def main():
 
     if not args.reuse:
         subprocess.run(["dropdb", "--if-exists", db], check=False, capture_output=True)
-        install(db)
+        install(db, "ecrm_segments")
     from odoo.tools import config  # Odoo is found at run time
 
     config.parse_config(odoo_args(db), setup_logging=False)

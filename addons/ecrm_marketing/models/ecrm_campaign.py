@@ -357,12 +357,16 @@ class EcrmCampaign(models.Model):
         return SQL(" AND ").join(conditions)
 
     def _partners_in_segments_sql(self, segments):
-        """Subquery: partners whose current segment (latest history row in the company) is one of ``segments``."""
-        if (
-            "ecrm_segment_id" in self.env["res.partner"]._fields
-            and self.env["res.partner"]._fields["ecrm_segment_id"].store
-        ):
-            return SQL("(SELECT id FROM res_partner WHERE ecrm_segment_id IN %s)", tuple(segments.ids))
+        """Subquery: partners whose current segment in the campaign's company is one of ``segments``."""
+        Partner = self.env["res.partner"]
+        if "ecrm_segment_id" in Partner._fields:
+            # the segment is company-dependent: let the ORM read the campaign company's value
+            query = (
+                Partner.with_company(self.company_id or self.env.company)
+                .with_context(active_test=False)
+                ._search([("ecrm_segment_id", "in", segments.ids)])
+            )
+            return query.subselect()
         self.env["ecrm.segment.history"].flush_model()
         return SQL(
             """(SELECT partner_id FROM (
