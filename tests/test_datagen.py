@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from datagen import sampling
-from harness.server import odoo_src
+from harness.server import DATA_DIR, odoo_src
 
 ROOT = Path(__file__).resolve().parents[1]
 TODAY = datetime.date(2025, 6, 1)  # pinned: every generated date is before it
@@ -131,7 +131,7 @@ def _write_config(path):
     path.write_text(
         "[options]\n"
         f"addons_path = {ROOT / 'addons'},{src / 'addons'}\n"
-        f"data_dir = {path.parent / 'data'}\n"
+        f"data_dir = {DATA_DIR}\n"
         f"db_host = {os.environ.get('PGHOST', '127.0.0.1')}\n"
         f"db_port = {os.environ.get('PGPORT', '5432')}\n"
         f"db_user = {os.environ.get('PGUSER') or os.environ.get('USER') or 'root'}\n"

@@ -11,6 +11,10 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
+# One filestore for every Odoo process of a test session (servers, the data generator): an
+# attachment written by one (e.g. a compiled asset bundle) must be readable by the others.
+# The test command passes the filestore of the Odoo process that installed the addons.
+DATA_DIR = Path(os.environ.get("ECRM_DATA_DIR") or tempfile.mkdtemp(prefix="ecrm-data-"))
 ADDONS = ["ecrm_segments", "ecrm_loyalty", "ecrm_marketing", "ecrm_helpdesk"]
 
 
@@ -40,7 +44,7 @@ class OdooServer:
         self.conf.write_text(
             "[options]\n"
             f"addons_path = {ROOT / 'addons'},{odoo_src() / 'addons'}\n"
-            f"data_dir = {self.workdir / 'data'}\n"
+            f"data_dir = {DATA_DIR}\n"
             f"db_host = {os.environ.get('PGHOST', '127.0.0.1')}\n"
             f"db_port = {os.environ.get('PGPORT', '5432')}\n"
             f"db_user = {os.environ.get('PGUSER') or os.environ.get('USER') or 'root'}\n"

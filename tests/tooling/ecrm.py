@@ -204,7 +204,13 @@ def run_odoo_tests(server, db, addons, report, log_path):
 def run_pytest(server, db, pytest_args):
     """Run the pytest tests under tests/ against ``db``; return (passed, failed)."""
     junit = Path(tempfile.mkstemp(prefix="ecrm-pytest-", suffix=".xml", dir=STATE_DIR)[1])
-    env = dict(os.environ, ECRM_TEST_DB=db, ECRM_ODOO_SRC=str(ODOO_SRC), **server.env())
+    env = dict(
+        os.environ,
+        ECRM_TEST_DB=db,
+        ECRM_ODOO_SRC=str(ODOO_SRC),
+        ECRM_DATA_DIR=str(STATE_DIR / "filestore"),
+        **server.env(),
+    )
     cmd = [
         str(VENV_PYTHON),
         "-m",
