@@ -24,7 +24,7 @@ import time
 import warnings
 from datetime import datetime
 
-from benchlib import ODOO_SRC, install, odoo_args
+from benchlib import install, open_registry
 
 SIZES = {"small": 2000, "100k": 100_000}
 
@@ -162,14 +162,10 @@ def main():
 
     install(args.db, "ecrm_helpdesk")
     warnings.filterwarnings("ignore", category=DeprecationWarning)
-    sys.path.insert(0, str(ODOO_SRC))
+    registry = open_registry(args.db)
     import odoo
     from odoo import api
-    from odoo.modules.registry import Registry
-    from odoo.tools import config
 
-    config.parse_config(odoo_args(args.db))
-    registry = Registry(args.db)
     try:
         with registry.cursor() as cr:
             env = api.Environment(cr, odoo.SUPERUSER_ID, {"tracking_disable": True})

@@ -22,7 +22,7 @@ import sys
 import time
 import warnings
 
-from benchlib import ODOO_SRC, install, odoo_args
+from benchlib import install, open_registry
 
 SIZES = {"small": 2000, "100k": 100_000}
 BODY = (
@@ -69,14 +69,10 @@ def main():
     install(args.db, "ecrm_marketing")
     # core code still calls deprecated helpers (e.g. the composer's progress notification)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
-    sys.path.insert(0, str(ODOO_SRC))
-    import odoo  # importable only once ODOO_SRC is on the path
+    registry = open_registry(args.db)
+    import odoo  # importable once open_registry put ODOO_SRC on the path
     from odoo import api
-    from odoo.modules.registry import Registry
-    from odoo.tools import config
 
-    config.parse_config(odoo_args(args.db))
-    registry = Registry(args.db)
     try:
         with registry.cursor() as cr:
             env = api.Environment(cr, odoo.SUPERUSER_ID, {"tracking_disable": True})

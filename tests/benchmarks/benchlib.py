@@ -33,3 +33,13 @@ def install(db, addon):
         [sys.executable, str(ODOO_SRC / "odoo-bin"), *odoo_args(db), "-i", addon, "--stop-after-init", "--no-http"],
         check=True,
     )
+
+
+def open_registry(db, setup_logging=True):
+    """Import Odoo from ODOO_SRC, configure it for ``db`` and return that database's registry."""
+    sys.path.insert(0, str(ODOO_SRC))
+    from odoo.modules.registry import Registry
+    from odoo.tools import config
+
+    config.parse_config(odoo_args(db), setup_logging=setup_logging)
+    return Registry(db)
