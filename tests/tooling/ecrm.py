@@ -152,10 +152,10 @@ class OdooLogReport:
             self.problems.append(f"WARNING {logger}: {msg}")
 
 
-def run_odoo_tests(server, db, addons, report, log_path):
+def run_odoo_tests(server, db, addons, report, log_path, test_tags=None):
     port = pg.free_port()
     conf = odoo_config(server, db=db, http_port=port)
-    tags = ",".join(f"/{name}" for name in addons)
+    tags = test_tags or ",".join(f"/{name}" for name in addons)
     cmd = odoo_cmd(
         conf,
         "-d",
@@ -262,7 +262,7 @@ def cmd_test(args):
     passed = failed = 0
     try:
         if not args.pytest_only:
-            run_odoo_tests(server, db, addons, report, log_path)
+            run_odoo_tests(server, db, addons, report, log_path, args.test_tags)
             for problem in report.failure_lines + report.problems:
                 say(f"FAILURE: {problem}")
             bad_tests = report.failed + report.errors
@@ -416,6 +416,9 @@ def main():
     test.add_argument("--db", help="name of the throwaway database (default: generated)")
     test.add_argument("--keep-db", action="store_true", help="keep the database afterwards")
     test.add_argument("--odoo-only", action="store_true", help="skip the pytest tests under tests/")
+    test.add_argument(
+        "--test-tags", help="Odoo --test-tags for a subset of the Odoo tests, e.g. /ecrm_loyalty:TestExpiry"
+    )
     test.add_argument("--pytest-only", action="store_true", help="skip the addons' Odoo tests")
     test.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     test.set_defaults(func=cmd_test)
