@@ -6,7 +6,7 @@
     "author": "eCRM for Odoo contributors",
     "website": "https://github.com/ecrm-odoo/ecrm",
     "license": "LGPL-3",
-    "depends": ["sale_management", "mail"],
+    "depends": ["sale_management", "mail", "portal", "phone_validation", "privacy_lookup"],
     "external_dependencies": {"python": ["pandas", "xlsxwriter", "numpy", "scipy"]},
     "data": [
         "security/ecrm_security.xml",
@@ -22,6 +22,15 @@
         "views/res_partner_views.xml",
         "wizard/ecrm_segment_export_views.xml",
         "views/ecrm_menus_children.xml",
+        "security/ecrm_privacy_security.xml",
+        "data/mail_template_privacy.xml",
+        "views/ecrm_audit_log_views.xml",
+        "views/ecrm_consent_log_views.xml",
+        "views/res_partner_privacy_views.xml",
+        "views/ecrm_config_privacy_views.xml",
+        "wizard/ecrm_privacy_wizard_views.xml",
+        "views/portal_privacy_templates.xml",
+        "views/ecrm_privacy_menus.xml",
     ],
     "assets": {
         "web.assets_backend": [
