@@ -487,6 +487,21 @@ class ResPartner(models.Model):
         set_columns(Attachment, kept_files.ids, {"index_content": None})
         details["attachments"] += scrubber.scrub_columns(Attachment, kept_files.ids, ["name", "description"])
         env["mail.followers"].search([("partner_id", "in", partners.ids)]).unlink()
+        # email composers left open on the customer's records (transient, rendered bodies)
+        composers = env["mail.compose.message"].search(
+            Domain.OR(
+                [
+                    Domain([("partner_ids", "in", partners.ids)]),
+                    *(Domain([("model", "=", model)]) for model, ids in records.items() if ids),
+                ]
+            )
+        )
+        composers = composers.filtered(
+            lambda composer: composer.partner_ids & partners
+            or set(composer._evaluate_res_ids() or []) & set(records.get(composer.model) or [])
+        )
+        details["email_composers"] = len(composers)
+        composers.unlink()
         return details
 
     def _ecrm_privacy_erase_blacklists(self, partners):
