@@ -10,3 +10,4 @@ from . import test_tour
 from . import test_consent
 from . import test_audit_log
 from . import test_privacy
+from . import test_privacy_portal
