@@ -121,8 +121,8 @@ class Scrubber:
 
     def __init__(self, identifiers, placeholder):
         variants = set()
-        for identifier in identifiers:
-            identifier = (identifier or "").strip()
+        self.identifiers = sorted({(identifier or "").strip() for identifier in identifiers} - {""})
+        for identifier in self.identifiers:
             if len(identifier) < 2:
                 continue
             variants.add(identifier)

@@ -5,7 +5,7 @@ from markupsafe import Markup
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.fields import Domain
-from odoo.tools import SQL, email_normalize
+from odoo.tools import SQL, email_normalize, escape_psql
 
 from .ecrm_consent_log import ERASURE_SETTING
 from .privacy_tools import Scrubber, archive_file_name, build_archive, export_rows, set_columns
@@ -372,6 +372,7 @@ class ResPartner(models.Model):
         anonymised_name = self.name
         anonymised_email = self.email_normalized or ""
         details["contacts"] = customer._ecrm_privacy_anonymise_partners(partners, placeholder)
+        details["live_notifications"] = customer._ecrm_privacy_erase_bus(scrubber)
         description = "\n".join(f"{section}: {count}" for section, count in sorted(details.items()))
         # Odoo's privacy log: who erased whom (name and email kept only masked), and what was found
         privacy_log = (
@@ -503,6 +504,16 @@ class ResPartner(models.Model):
         details["email_composers"] = len(composers)
         composers.unlink()
         return details
+
+    def _ecrm_privacy_erase_bus(self, scrubber):
+        """Drop the live notifications still queued for browsers that quote the customer (they
+        are short-lived: Odoo's autovacuum removes them within minutes anyway)."""
+        patterns = [f"%{escape_psql(value)}%" for value in scrubber.identifiers]
+        if not patterns:
+            return 0
+        self.env["bus.bus"].flush_model()
+        self.env.cr.execute(SQL("DELETE FROM bus_bus WHERE message::text ILIKE ANY(%s)", patterns))
+        return self.env.cr.rowcount
 
     def _ecrm_privacy_erase_blacklists(self, partners):
         """Remove the customer's addresses from Odoo's blacklists (no address is left to
