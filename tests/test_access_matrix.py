@@ -66,7 +66,9 @@ ecrm.tag.rule.link               r---       r---       r---       r---       r--
 
 def _xmlid(rpc, xmlid):
     module, name = xmlid.split(".")
-    [data] = rpc.execute("ir.model.data", "search_read", [("module", "=", module), ("name", "=", name)], fields=["res_id"])
+    [data] = rpc.execute(
+        "ir.model.data", "search_read", [("module", "=", module), ("name", "=", name)], fields=["res_id"]
+    )
     return data["res_id"]
 
 
@@ -145,10 +147,14 @@ def world(odoo, rpc):
     )
     card = rpc.execute("loyalty.card", "create", {"program_id": program, "partner_id": customer, "points": 0})
     samples["ecrm.loyalty.tier"] = rpc.execute(
-        "ecrm.loyalty.tier", "create", {"name": "Matrix Tier", "threshold": 1, "multiplier": 1, "company_id": company_id}
+        "ecrm.loyalty.tier",
+        "create",
+        {"name": "Matrix Tier", "threshold": 1, "multiplier": 1, "company_id": company_id},
     )
     product = rpc.execute("product.product", "create", {"name": "Matrix Mug", "list_price": 30})
-    order = rpc.execute("sale.order", "create", {"partner_id": customer, "order_line": [(0, 0, {"product_id": product})]})
+    order = rpc.execute(
+        "sale.order", "create", {"partner_id": customer, "order_line": [(0, 0, {"product_id": product})]}
+    )
     rpc.execute("sale.order", "action_confirm", [order])
     rpc.execute("ecrm.partner.score", "recompute")
     rpc.execute("ecrm.tag.rule", "run", [samples["ecrm.tag.rule"]])
@@ -184,7 +190,11 @@ def world(odoo, rpc):
                         "variant_ids": [(0, 0, {"name": "A", "split_percent": 100, "mail_template_id": welcome})],
                     },
                 ),
-                (0, 0, {"name": "Hook", "sequence": 2, "channel": "webhook", "webhook_url": "https://hooks.example.com/m"}),
+                (
+                    0,
+                    0,
+                    {"name": "Hook", "sequence": 2, "channel": "webhook", "webhook_url": "https://hooks.example.com/m"},
+                ),
             ],
         },
     )
@@ -217,7 +227,12 @@ def world(odoo, rpc):
     samples["ecrm.helpdesk.ticket"] = rpc.execute(
         "ecrm.helpdesk.ticket",
         "create",
-        {"name": "Matrix ticket", "partner_id": customer, "team_id": samples["ecrm.helpdesk.team"], "type_id": samples["ecrm.helpdesk.type"]},
+        {
+            "name": "Matrix ticket",
+            "partner_id": customer,
+            "team_id": samples["ecrm.helpdesk.team"],
+            "type_id": samples["ecrm.helpdesk.type"],
+        },
     )
     samples["ecrm.helpdesk.ticket.report"] = _one(
         rpc, "ecrm.helpdesk.ticket.report", [("ticket_id", "=", samples["ecrm.helpdesk.ticket"])]
@@ -232,7 +247,8 @@ def _cells(client, models, samples):
     for model in models:
         record = [samples[model]] if model in samples else []
         cells[model] = "".join(
-            letter if client.execute(model, "has_access", record, operation) else "-" for letter, operation in OPERATIONS
+            letter if client.execute(model, "has_access", record, operation) else "-"
+            for letter, operation in OPERATIONS
         )
     return cells
 

@@ -48,7 +48,9 @@ SECTIONS = {
 
 def _xmlid(rpc, xmlid):
     module, name = xmlid.split(".")
-    [data] = rpc.execute("ir.model.data", "search_read", [("module", "=", module), ("name", "=", name)], fields=["res_id"])
+    [data] = rpc.execute(
+        "ir.model.data", "search_read", [("module", "=", module), ("name", "=", name)], fields=["res_id"]
+    )
     return data["res_id"]
 
 
@@ -66,7 +68,9 @@ def _db_cursor(db):
 
 def find_in_database(db, identifiers):
     """(table, column, rows) of every text/varchar/jsonb column holding one of ``identifiers``."""
-    patterns = ["%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" for value in identifiers]
+    patterns = [
+        "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" for value in identifiers
+    ]
     conn = _db_cursor(db)
     hits = []
     with conn.cursor() as cr:
@@ -81,7 +85,7 @@ def find_in_database(db, identifiers):
         for table, columns in cr.fetchall():
             for column in columns:
                 cr.execute(
-                    f'SELECT COUNT(*) FROM "{table}" WHERE "{column}"::text ILIKE ANY(%s)',  # noqa: S608 (catalog names)
+                    f'SELECT COUNT(*) FROM "{table}" WHERE "{column}"::text ILIKE ANY(%s)',
                     [patterns],
                 )
                 count = cr.fetchone()[0]
@@ -98,12 +102,24 @@ def customer(odoo, rpc):
     user_id = rpc.execute(
         "res.users",
         "create",
-        {"name": NAME, "login": EMAIL, "email": EMAIL, "password": "isolde-pw-1", "group_ids": [(6, 0, [portal_group])]},
+        {
+            "name": NAME,
+            "login": EMAIL,
+            "email": EMAIL,
+            "password": "isolde-pw-1",
+            "group_ids": [(6, 0, [portal_group])],
+        },
     )
     [user] = rpc.execute("res.users", "read", [user_id], fields=["partner_id"])
     partner_id = user["partner_id"][0]
-    rpc.execute("res.partner", "write", [partner_id], {"phone": PHONE, "ecrm_birthday": "1991-04-12", "customer_rank": 1})
-    rpc.execute("res.partner", "create", {"name": f"{NAME} (office)", "type": "delivery", "parent_id": partner_id, "street": "9 Wren Street"})
+    rpc.execute(
+        "res.partner", "write", [partner_id], {"phone": PHONE, "ecrm_birthday": "1991-04-12", "customer_rank": 1}
+    )
+    rpc.execute(
+        "res.partner",
+        "create",
+        {"name": f"{NAME} (office)", "type": "delivery", "parent_id": partner_id, "street": "9 Wren Street"},
+    )
     for channel in ("email", "sms", "webhook"):
         rpc.execute("res.partner", "ecrm_set_consent", [partner_id], channel, True, proof=f"Signed by {NAME}")
     # loyalty: a points program, the customer's card, a manual adjustment and a low tier
@@ -146,7 +162,11 @@ def customer(odoo, rpc):
             "step_ids": [
                 (0, 0, {"name": "Mail", "sequence": 1, "mail_template_id": welcome}),
                 (0, 0, {"name": "Text", "sequence": 2, "channel": "sms", "sms_template_id": sms_template}),
-                (0, 0, {"name": "Hook", "sequence": 3, "channel": "webhook", "webhook_url": "https://hooks.example.com/x"}),
+                (
+                    0,
+                    0,
+                    {"name": "Hook", "sequence": 3, "channel": "webhook", "webhook_url": "https://hooks.example.com/x"},
+                ),
             ],
         },
     )
@@ -167,7 +187,14 @@ def customer(odoo, rpc):
             "sale_order_ids": [(6, 0, [order_id])],
         },
     )
-    rpc.execute("ecrm.helpdesk.ticket", "message_post", [ticket_id], body=f"Dear {NAME}, a new kettle is on its way.", message_type="comment", subtype_xmlid="mail.mt_comment")
+    rpc.execute(
+        "ecrm.helpdesk.ticket",
+        "message_post",
+        [ticket_id],
+        body=f"Dear {NAME}, a new kettle is on its way.",
+        message_type="comment",
+        subtype_xmlid="mail.mt_comment",
+    )
     [phone] = rpc.execute("res.partner", "read", [partner_id], fields=["phone_sanitized"])
     return {
         "partner_id": partner_id,
@@ -213,7 +240,9 @@ def test_export_holds_every_addon_data_then_erasure_leaves_no_trace(odoo, rpc, c
     [order] = rpc.execute("sale.order", "read", [customer["order_id"]], fields=["partner_id", "state"])
     assert order["partner_id"][0] == partner_id and order["state"] == "sale"
     assert rpc.execute("ecrm.loyalty.ledger", "search", [("card_id", "=", customer["card_id"])]) == ledger_before
-    assert rpc.execute("ecrm.helpdesk.ticket", "search", [("id", "=", customer["ticket_id"])]) == [customer["ticket_id"]]
+    assert rpc.execute("ecrm.helpdesk.ticket", "search", [("id", "=", customer["ticket_id"])]) == [
+        customer["ticket_id"]
+    ]
     with pytest.raises(RpcError):
         JsonRpc(odoo.url, odoo.db, EMAIL, "isolde-pw-1")
     [erase] = rpc.execute(

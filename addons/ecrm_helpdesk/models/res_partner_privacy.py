@@ -1,3 +1,5 @@
+# The privacy code of customers is kept apart from res_partner.py, to be read and reviewed as one.
+# pylint: disable=consider-merging-classes-inherited
 from markupsafe import Markup
 
 from odoo import models
@@ -85,7 +87,13 @@ class ResPartner(models.Model):
         )
         scrubber.scrub_columns(env["ecrm.helpdesk.ticket"], tickets.ids, ["name"])
         ratings = env["rating.rating"].search(
-            ["|", "&", ("res_model", "=", "ecrm.helpdesk.ticket"), ("res_id", "in", tickets.ids), ("partner_id", "in", self._ecrm_privacy_partners().ids)]
+            [
+                "|",
+                "&",
+                ("res_model", "=", "ecrm.helpdesk.ticket"),
+                ("res_id", "in", tickets.ids),
+                ("partner_id", "in", self._ecrm_privacy_partners().ids),
+            ]
         )
         set_columns(env["rating.rating"], ratings.ids, {"feedback": None})
         scrubber.scrub_columns(env["rating.rating"], ratings.ids, ["res_name", "parent_res_name"])

@@ -1,3 +1,5 @@
+# The privacy code of customers is kept apart from res_partner.py, to be read and reviewed as one.
+# pylint: disable=consider-merging-classes-inherited
 from odoo import fields, models
 
 from odoo.addons.ecrm_segments.models.privacy_tools import export_rows, set_columns
@@ -40,7 +42,9 @@ class ResPartner(models.Model):
             {
                 "loyalty_profile": {
                     "label": env._("Loyalty Profile"),
-                    "rows": export_rows(self, ["ecrm_birthday", "ecrm_tier_id", "ecrm_tier_since", "ecrm_tier_grace_until"]),
+                    "rows": export_rows(
+                        self, ["ecrm_birthday", "ecrm_tier_id", "ecrm_tier_since", "ecrm_tier_grace_until"]
+                    ),
                 },
                 "loyalty_cards": {"label": env._("Loyalty Cards"), "rows": export_rows(cards, CARD_FIELDS)},
                 "points_ledger": {"label": env._("Points Ledger"), "rows": export_rows(ledger, LEDGER_FIELDS)},

@@ -19,7 +19,9 @@ class TestLoyaltyPrivacy(EcrmLoyaltyCase):
                 self.customer.with_user(user).read(["ecrm_birthday"])
         # the birthday bonus still applies when a salesman confirms the order
         self.program.ecrm_birthday_bonus = 50
-        self.env.cr.execute("UPDATE res_partner SET ecrm_birthday = date_trunc('month', now()) WHERE id = %s", [self.customer.id])
+        self.env.cr.execute(
+            "UPDATE res_partner SET ecrm_birthday = date_trunc('month', now()) WHERE id = %s", [self.customer.id]
+        )
         self.customer.invalidate_recordset(["ecrm_birthday"])
         order = self._order()
         order.user_id = self.salesman
@@ -31,7 +33,9 @@ class TestLoyaltyPrivacy(EcrmLoyaltyCase):
         self.customer.ecrm_birthday = "1990-05-17"
         self._give_points(200, reason="Welcome gift")
         self._confirmed_order()
-        sections = read_archive(self.customer.with_user(self.ecrm_manager).ecrm_privacy_export()["content"])[0]["sections"]
+        sections = read_archive(self.customer.with_user(self.ecrm_manager).ecrm_privacy_export()["content"])[0][
+            "sections"
+        ]
         [card] = sections["loyalty_cards"]["rows"]
         self.assertEqual((card["code"], card["points"]), (self.card.code, self.card.points))
         self.assertEqual(sorted(row["kind"] for row in sections["points_ledger"]["rows"]), ["Adjustment", "Earn"])
@@ -47,7 +51,9 @@ class TestLoyaltyPrivacy(EcrmLoyaltyCase):
         balance = self.card.points
         self.customer.with_user(self.ecrm_manager).ecrm_privacy_erase("Mei Lin")
         self.env.flush_all()
-        self.assertEqual(find_in_database(self.env.cr, ["Mei Lin", "mei@example.com", "+1 202-555-0164", "+12025550164"]), [])
+        self.assertEqual(
+            find_in_database(self.env.cr, ["Mei Lin", "mei@example.com", "+1 202-555-0164", "+12025550164"]), []
+        )
         self.assertEqual(self.Ledger.search([("card_id", "=", self.card.id)]), lines, "no line deleted nor added")
         self.assertEqual(lines.partner_id, self.customer)
         self.assertEqual(self.card.points, balance)
@@ -67,8 +73,12 @@ class TestLoyaltyPrivacy(EcrmLoyaltyCase):
         self.env.company.write({"ecrm_tier_basis": "spend", "ecrm_tier_window_days": 365})
         gold = self.env["ecrm.loyalty.tier"].create({"name": "Gold Test", "threshold": 50, "multiplier": 2})
         gold.with_user(self.loyalty_manager).threshold = 80
-        [change] = Audit.search([("res_model", "=", "ecrm.loyalty.tier"), ("res_id", "=", gold.id), ("action", "=", "write")])
+        [change] = Audit.search(
+            [("res_model", "=", "ecrm.loyalty.tier"), ("res_id", "=", gold.id), ("action", "=", "write")]
+        )
         self.assertEqual((change.old_value, change.new_value), ("50.0", "80.0"))
         self._confirmed_order()  # 100 spent: the customer reaches Gold Test
         [tier] = Audit.search([("action", "=", "tier"), ("res_id", "=", self.customer.id)])
-        self.assertEqual((tier.field_name, tier.old_value, tier.new_value, tier.note), ("ecrm_tier_id", "", "Gold Test", "up"))
+        self.assertEqual(
+            (tier.field_name, tier.old_value, tier.new_value, tier.note), ("ecrm_tier_id", "", "Gold Test", "up")
+        )

@@ -1,3 +1,5 @@
+# The privacy code of customers is kept apart from res_partner.py, to be read and reviewed as one.
+# pylint: disable=consider-merging-classes-inherited
 from odoo import api, fields, models
 
 from odoo.addons.ecrm_segments.models.privacy_tools import export_rows, set_columns
@@ -54,7 +56,13 @@ class ResPartner(models.Model):
         participants = env["ecrm.campaign.participant"].search([("partner_id", "in", partners.ids)], order="id")
         sends = env["ecrm.campaign.send"].search([("partner_id", "in", partners.ids)], order="date, id")
         traces = env["mailing.trace"].search(
-            ["|", ("id", "in", sends.mailing_trace_id.ids), "&", ("model", "=", "res.partner"), ("res_id", "in", partners.ids)],
+            [
+                "|",
+                ("id", "in", sends.mailing_trace_id.ids),
+                "&",
+                ("model", "=", "res.partner"),
+                ("res_id", "in", partners.ids),
+            ],
             order="id",
         )
         webhooks = env["ecrm.campaign.webhook"].search([("send_id", "in", sends.ids)], order="id")
@@ -80,7 +88,9 @@ class ResPartner(models.Model):
         emails = [email for email in partners.mapped("email_normalized") if email]
         participants = env["ecrm.campaign.participant"].search([("partner_id", "in", partners.ids)])
         running = participants.filtered(lambda participant: participant.state == "running")
-        running.write({"state": "exited", "exit_reason": "stopped", "next_action_date": False, "current_step_id": False})
+        running.write(
+            {"state": "exited", "exit_reason": "stopped", "next_action_date": False, "current_step_id": False}
+        )
         scrubber.scrub_columns(env["ecrm.campaign.participant"], participants.ids, ["error_message"])
         sends = env["ecrm.campaign.send"].search([("partner_id", "in", partners.ids)])
         # the statistics stay (sent, opened, clicked) without the address they went to

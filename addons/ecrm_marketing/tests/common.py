@@ -53,7 +53,13 @@ class EcrmMarketingCase(EcrmCase):
         )
         cls.customers = cls.env["res.partner"].create(
             [
-                {"name": f"Customer {i}", "email": f"customer{i}@example.com", "customer_rank": 1, "tz": "UTC", **CONSENT}
+                {
+                    "name": f"Customer {i}",
+                    "email": f"customer{i}@example.com",
+                    "customer_rank": 1,
+                    "tz": "UTC",
+                    **CONSENT,
+                }
                 for i in range(6)
             ]
         )

@@ -109,7 +109,9 @@ class TestConsentGate(EcrmMarketingCase):
         with self.at("2026-05-04 12:00:00"):
             Partner = self.env["res.partner"]
             request = self.env["ecrm.consent.log"].browse(request_id)
-            self.assertEqual(Partner._ecrm_consent_confirm(request.id, Partner._ecrm_consent_token(request)), "confirmed")
+            self.assertEqual(
+                Partner._ecrm_consent_confirm(request.id, Partner._ecrm_consent_token(request)), "confirmed"
+            )
         with self.at("2026-05-05 10:00:00"):
             self.run_engine(campaign)
         self.assertEqual(

@@ -361,7 +361,9 @@ class TestCampaignEngine(EcrmMarketingCase):
 
     def test_batch_query_count_does_not_grow_with_size(self):
         """The send path is set-based: a batch of 30 participants costs about the queries of 3."""
-        many = self.env["res.partner"].create([{"name": f"Q {i}", "email": f"q{i}@example.com", **CONSENT} for i in range(36)])
+        many = self.env["res.partner"].create(
+            [{"name": f"Q {i}", "email": f"q{i}@example.com", **CONSENT} for i in range(36)]
+        )
         products = self.env["product.product"].create([{"name": "Cup"}, {"name": "Saucer"}])
         # only these two are on sale: they are the best sellers every customer is offered
         self.env["product.template"].search([("id", "not in", products.product_tmpl_id.ids)]).sale_ok = False

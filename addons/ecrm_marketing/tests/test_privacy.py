@@ -16,7 +16,9 @@ class TestMarketingPrivacy(EcrmMarketingCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.customer = cls.env["res.partner"].create({"name": NAME, "email": EMAIL, "phone": PHONE, "tz": "UTC", **CONSENT})
+        cls.customer = cls.env["res.partner"].create(
+            {"name": NAME, "email": EMAIL, "phone": PHONE, "tz": "UTC", **CONSENT}
+        )
         cls.campaign = cls.create_campaign(
             steps=[
                 {"name": "Mail", "mail_template_id": cls.template.id},

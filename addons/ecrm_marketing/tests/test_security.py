@@ -39,7 +39,9 @@ class TestMarketingSecurity(EcrmMarketingCase):
             }
         )
         campaign.action_activate()
-        campaign.action_enrol(self.env["res.partner"].create({"name": "Reader test", "email": "r@example.com", **CONSENT}).ids)
+        campaign.action_enrol(
+            self.env["res.partner"].create({"name": "Reader test", "email": "r@example.com", **CONSENT}).ids
+        )
         self.env["ecrm.campaign.participant"]._advance_due(campaigns=campaign)
         send = self.env["ecrm.campaign.send"].search([("campaign_id", "=", campaign.id)])
         self.assertEqual(send.with_user(self.marketing_user).state, "sent")

@@ -35,7 +35,6 @@ class EcrmAuditLog(models.Model):
     date = fields.Datetime(required=True, readonly=True, default=fields.Datetime.now, index=True)
     user_id = fields.Many2one(
         "res.users",
-        string="User",
         readonly=True,
         index=True,
         ondelete="restrict",

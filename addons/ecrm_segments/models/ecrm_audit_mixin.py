@@ -39,9 +39,7 @@ class EcrmAuditMixin(models.AbstractModel):
             return {}
         # sudo: the audit must see the values whatever fields the user may read
         records = self.sudo().with_context(active_test=False)
-        return {
-            record.id: {fname: self._ecrm_audit_format(record, fname) for fname in fnames} for record in records
-        }
+        return {record.id: {fname: self._ecrm_audit_format(record, fname) for fname in fnames} for record in records}
 
     @api.model
     def _ecrm_audit_format(self, record, fname):

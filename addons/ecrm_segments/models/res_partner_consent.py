@@ -1,3 +1,5 @@
+# The privacy code of customers is kept apart from res_partner.py, to be read and reviewed as one.
+# pylint: disable=consider-merging-classes-inherited
 from datetime import timedelta
 
 from odoo import api, fields, models, tools
@@ -50,9 +52,7 @@ class ResPartner(models.Model):
         copy=False,
         help="Marketing messages through a webhook (e.g. WeChat, another messaging app).",
     )
-    ecrm_consent_log_ids = fields.One2many(
-        "ecrm.consent.log", "partner_id", string="Consent History", readonly=True
-    )
+    ecrm_consent_log_ids = fields.One2many("ecrm.consent.log", "partner_id", string="Consent History", readonly=True)
     ecrm_consent_note = fields.Char(
         "Consent Proof",
         compute="_compute_ecrm_consent_note",
@@ -98,7 +98,9 @@ class ResPartner(models.Model):
         if not fnames:
             return super().write(vals)
         self._ecrm_consent_check_values(vals)
-        before = {(partner.id, channel): partner[fname] or "unknown" for partner in self for channel, fname in fnames.items()}
+        before = {
+            (partner.id, channel): partner[fname] or "unknown" for partner in self for channel, fname in fnames.items()
+        }
         result = super().write(vals)
         changes = [
             (partner, channel, before[partner.id, channel], vals[fname] or "unknown", note)
@@ -121,9 +123,7 @@ class ResPartner(models.Model):
                 raise ValidationError(
                     self.env._("A consent awaits confirmation only after a confirmation request was sent.")
                 )
-            if vals[fname] in (False, "unknown") and any(
-                partner[fname] not in (False, "unknown") for partner in self
-            ):
+            if vals[fname] in (False, "unknown") and any(partner[fname] not in (False, "unknown") for partner in self):
                 raise ValidationError(
                     self.env._("A recorded consent cannot be set back to Not recorded: withdraw it instead.")
                 )
@@ -212,7 +212,9 @@ class ResPartner(models.Model):
                     )
             elif channel == "sms" and partner.phone_sanitized:
                 if new == "withdrawn":
-                    PhoneBlacklist._add([partner.phone_sanitized], message=self.env._("SMS marketing consent withdrawn."))
+                    PhoneBlacklist._add(
+                        [partner.phone_sanitized], message=self.env._("SMS marketing consent withdrawn.")
+                    )
                 elif new == "granted" and PhoneBlacklist.search([("number", "=", partner.phone_sanitized)]):
                     PhoneBlacklist._remove(
                         [partner.phone_sanitized], message=self.env._("SMS marketing consent granted.")

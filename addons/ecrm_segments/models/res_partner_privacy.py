@@ -1,8 +1,10 @@
+# The privacy code of customers is kept apart from res_partner.py, to be read and reviewed as one.
+# pylint: disable=consider-merging-classes-inherited
 import base64
 
 from markupsafe import Markup
 
-from odoo import api, fields, models
+from odoo import fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.fields import Domain
 from odoo.tools import SQL, email_normalize, escape_psql
@@ -218,7 +220,11 @@ class ResPartner(models.Model):
         scores = env["ecrm.partner.score"].search([("partner_id", "in", partners.ids)], order="company_id")
         history = env["ecrm.segment.history"].search([("partner_id", "in", partners.ids)], order="date, id")
         messages = env["mail.message"].search(
-            [("model", "=", "res.partner"), ("res_id", "in", partners.ids), ("message_type", "!=", "user_notification")],
+            [
+                ("model", "=", "res.partner"),
+                ("res_id", "in", partners.ids),
+                ("message_type", "!=", "user_notification"),
+            ],
             order="date, id",
         )
         consent = [
@@ -228,7 +234,10 @@ class ResPartner(models.Model):
         ]
         return {
             "profile": {"label": env._("Profile"), "rows": export_rows(self, PROFILE_FIELDS)},
-            "addresses": {"label": env._("Contacts and Addresses"), "rows": export_rows(partners - self, ADDRESS_FIELDS)},
+            "addresses": {
+                "label": env._("Contacts and Addresses"),
+                "rows": export_rows(partners - self, ADDRESS_FIELDS),
+            },
             "consent": {"label": env._("Marketing Consent"), "rows": consent},
             "consent_history": {
                 "label": env._("Consent History"),
@@ -281,7 +290,13 @@ class ResPartner(models.Model):
         for partner in self._ecrm_privacy_partners():
             identifiers.update(
                 value
-                for value in (partner.name, partner.email, partner.email_normalized, partner.phone, partner.phone_sanitized)
+                for value in (
+                    partner.name,
+                    partner.email,
+                    partner.email_normalized,
+                    partner.phone,
+                    partner.phone_sanitized,
+                )
                 if value
             )
             if partner.phone:
@@ -440,16 +455,24 @@ class ResPartner(models.Model):
         details = {"messages": scrubber.scrub_columns(Message, messages.ids, MESSAGE_TEXT_COLUMNS) + len(own)}
         trackings = env["mail.tracking.value"].search([("mail_message_id", "in", messages.ids)])
         details["tracking_values"] = scrubber.scrub_columns(
-            env["mail.tracking.value"], trackings.ids, ["old_value_char", "new_value_char", "old_value_text", "new_value_text"]
+            env["mail.tracking.value"],
+            trackings.ids,
+            ["old_value_char", "new_value_char", "old_value_text", "new_value_text"],
         )
-        mails = env["mail.mail"].with_context(active_test=False).search(
-            ["|", ("mail_message_id", "in", messages.ids), ("recipient_ids", "in", partners.ids)]
+        mails = (
+            env["mail.mail"]
+            .with_context(active_test=False)
+            .search(["|", ("mail_message_id", "in", messages.ids), ("recipient_ids", "in", partners.ids)])
         )
         details["emails"] = scrubber.scrub_columns(
             env["mail.mail"], mails.ids, ["body_html", "email_to", "email_cc", "headers", "failure_reason"]
         )
         if own:
-            set_columns(env["mail.mail"], mails.filtered(lambda mail: mail.mail_message_id in own).ids, {"body_html": erased_body})
+            set_columns(
+                env["mail.mail"],
+                mails.filtered(lambda mail: mail.mail_message_id in own).ids,
+                {"body_html": erased_body},
+            )
         # emails still waiting to be sent to the customer are not sent any more
         outgoing = mails.filtered(lambda mail: mail.state in ("outgoing", "exception"))
         set_columns(env["mail.mail"], outgoing.ids, {"state": "cancel"})
@@ -498,8 +521,10 @@ class ResPartner(models.Model):
             )
         )
         composers = composers.filtered(
-            lambda composer: composer.partner_ids & partners
-            or set(composer._evaluate_res_ids() or []) & set(records.get(composer.model) or [])
+            lambda composer: (
+                composer.partner_ids & partners
+                or set(composer._evaluate_res_ids() or []) & set(records.get(composer.model) or [])
+            )
         )
         details["email_composers"] = len(composers)
         composers.unlink()
@@ -540,14 +565,16 @@ class ResPartner(models.Model):
             and (not field.compute or not field.readonly)
             and fname not in ERASURE_KEEP_FIELDS
         ]
-        values = {fname: False for fname in text_fields}
+        values = dict.fromkeys(text_fields, False)
         values.update({"category_id": [(5, 0, 0)], "state_id": False, "active": False})
         now = fields.Datetime.now()
         # portal users first: an active user's contact cannot be archived
         users = partners.with_context(active_test=False).user_ids
         for user in users:
             # in SQL: through the ORM, Odoo would email the old address that its login changed
-            set_columns(self.env["res.users"], user.ids, {"login": f"erased-{user.id}@erased.invalid", "signature": None})
+            set_columns(
+                self.env["res.users"], user.ids, {"login": f"erased-{user.id}@erased.invalid", "signature": None}
+            )
         users.write({"active": False})
         self.env["res.users.log"].search([("create_uid", "in", users.ids)]).unlink()
         self.env["res.device.log"].search([("user_id", "in", users.ids)]).unlink()

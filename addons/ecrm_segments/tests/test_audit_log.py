@@ -18,7 +18,9 @@ class TestAuditLog(EcrmCase):
     def test_scoring_settings_changes(self):
         config = self.env["ecrm.config"]._get_for_company()
         before = self.entries("ecrm.config", config.id)
-        config.with_user(self.ecrm_manager).write({"churn_days": 400, "scoring_method": "threshold", "at_risk_days": 180})
+        config.with_user(self.ecrm_manager).write(
+            {"churn_days": 400, "scoring_method": "threshold", "at_risk_days": 180}
+        )
         changes = self.entries("ecrm.config", config.id) - before
         self.assertEqual(
             sorted((c.action, c.field_name, c.old_value, c.new_value, c.user_id) for c in changes),
@@ -34,8 +36,12 @@ class TestAuditLog(EcrmCase):
         self.assertEqual(self.entries("ecrm.config", config.id) - before, changes)
 
     def test_segment_and_tag_rules(self):
-        segment = self.env["ecrm.segment"].with_user(self.ecrm_manager).create(
-            {"name": "Big spenders", "code": "big", "rule_type": "domain", "domain": "[('customer_rank', '>', 0)]"}
+        segment = (
+            self.env["ecrm.segment"]
+            .with_user(self.ecrm_manager)
+            .create(
+                {"name": "Big spenders", "code": "big", "rule_type": "domain", "domain": "[('customer_rank', '>', 0)]"}
+            )
         )
         created = self.entries("ecrm.segment", segment.id)
         self.assertEqual(set(created.mapped("action")), {"create"})
@@ -46,7 +52,11 @@ class TestAuditLog(EcrmCase):
             (change.old_value, change.new_value), ("[('customer_rank', '>', 0)]", "[('customer_rank', '>', 1)]")
         )
         tag = self.env["res.partner.category"].create({"name": "VIP"})
-        rule = self.env["ecrm.tag.rule"].with_user(self.ecrm_manager).create({"name": "VIP rule", "tag_id": tag.id, "min_orders": 2})
+        rule = (
+            self.env["ecrm.tag.rule"]
+            .with_user(self.ecrm_manager)
+            .create({"name": "VIP rule", "tag_id": tag.id, "min_orders": 2})
+        )
         rule.with_user(self.ecrm_manager).min_orders = 5
         [change] = self.entries("ecrm.tag.rule", rule.id, action="write")
         self.assertEqual((change.field_name, change.old_value, change.new_value), ("min_orders", "2", "5"))
@@ -94,7 +104,9 @@ class TestAuditLog(EcrmCase):
         )
         # the report groups by model, user and date
         self.env["ecrm.config"]._get_for_company().churn_days = 420
-        groups = self.env["ecrm.audit.log"].with_user(self.ecrm_manager)._read_group(
-            [("res_model", "=", "ecrm.config")], ["res_model", "user_id", "date:day"], ["__count"]
+        groups = (
+            self.env["ecrm.audit.log"]
+            .with_user(self.ecrm_manager)
+            ._read_group([("res_model", "=", "ecrm.config")], ["res_model", "user_id", "date:day"], ["__count"])
         )
         self.assertTrue(groups and all(count for *_keys, count in groups))

@@ -34,7 +34,10 @@ class TestConsent(EcrmCase):
             ("unknown", "unknown", "unknown"),
         )
         self.assertFalse(self.customer.ecrm_consent_log_ids)
-        self.assertEqual(self.customer.ecrm_get_consent()["email"], {"state": "unknown", "source": False, "date": False, "proof": False})
+        self.assertEqual(
+            self.customer.ecrm_get_consent()["email"],
+            {"state": "unknown", "source": False, "date": False, "proof": False},
+        )
 
     def test_form_change_is_recorded_with_source_proof_user_and_audit(self):
         with Form(self.customer.with_user(self.consent_user)) as form:
@@ -180,7 +183,9 @@ class TestConsent(EcrmCase):
         with self.assertRaisesRegex(UserError, "append-only"):
             log.unlink()
         with self.assertRaisesRegex(UserError, "not written directly"):
-            self.env["ecrm.consent.log"].create({"partner_id": self.customer.id, "channel": "sms", "state": "granted", "source": "api"})
+            self.env["ecrm.consent.log"].create(
+                {"partner_id": self.customer.id, "channel": "sms", "state": "granted", "source": "api"}
+            )
         self.env.flush_all()
         for statement in (
             SQL("UPDATE ecrm_consent_log SET state = 'withdrawn' WHERE id = %s", log.id),
@@ -192,7 +197,9 @@ class TestConsent(EcrmCase):
         # the erasure window blanks the proof only: any other column stays refused
         with mute_logger("odoo.sql_db"), self.assertRaises(psycopg2.Error), self.env.cr.savepoint():
             self.env.cr.execute(SQL("SELECT set_config('ecrm_segments.privacy_erasure', 'on', true)"))
-            self.env.cr.execute(SQL("UPDATE ecrm_consent_log SET state = 'withdrawn', proof = NULL WHERE id = %s", log.id))
+            self.env.cr.execute(
+                SQL("UPDATE ecrm_consent_log SET state = 'withdrawn', proof = NULL WHERE id = %s", log.id)
+            )
         self.env.cr.execute(SQL("SELECT state FROM ecrm_consent_log WHERE id = %s", log.id))
         self.assertEqual(self.env.cr.fetchone()[0], "granted")
 
@@ -213,6 +220,7 @@ class TestConsent(EcrmCase):
         self.assertTrue(self.env.company.ecrm_consent_required, "explicit consent is the default")
         config.with_user(self.ecrm_manager).consent_required = False
         self.assertFalse(self.env.company.ecrm_consent_required)
-        audit = self.env["ecrm.audit.log"].search([("res_model", "=", "ecrm.config"), ("field_name", "=", "consent_required")])
+        audit = self.env["ecrm.audit.log"].search(
+            [("res_model", "=", "ecrm.config"), ("field_name", "=", "consent_required")]
+        )
         self.assertEqual((audit.old_value, audit.new_value, audit.user_id), ("Yes", "No", self.ecrm_manager))
-

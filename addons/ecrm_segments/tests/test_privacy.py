@@ -32,12 +32,12 @@ class TestPrivacy(EcrmCase, EcrmOrdersMixin):
         cls.order = cls.make_order(cls.customer, 120.0, days_ago=10, partner_shipping_id=cls.delivery.id)
         cls.make_order(cls.customer, 80.0, days_ago=3)
         cls.recompute()
-        cls.customer.with_context(ecrm_consent_ip="198.51.100.7").ecrm_set_consent("email", True, proof=f"Form signed by {NAME}")
+        cls.customer.with_context(ecrm_consent_ip="198.51.100.7").ecrm_set_consent(
+            "email", True, proof=f"Form signed by {NAME}"
+        )
         cls.customer.message_post(body=f"Called {NAME} on {PHONE} about {EMAIL}", message_type="comment")
         cls.order.message_post(body=f"Gift wrap requested by {NAME}", message_type="comment")
-        cls.order.message_post(
-            body="Please deliver after 6pm", message_type="comment", author_id=cls.customer.id
-        )
+        cls.order.message_post(body="Please deliver after 6pm", message_type="comment", author_id=cls.customer.id)
 
     def test_export_archive_of_the_customer(self):
         result = self.customer.with_user(self.ecrm_manager).ecrm_privacy_export()
@@ -46,7 +46,16 @@ class TestPrivacy(EcrmCase, EcrmOrdersMixin):
         self.assertEqual(document["customer_id"], self.customer.id)
         self.assertTrue(result["file_name"].startswith(f"personal-data-{self.customer.id}-"))
         self.assertEqual(result["sections"], sorted(sections))
-        for key in ("profile", "addresses", "consent", "consent_history", "orders", "order_lines", "scores", "messages"):
+        for key in (
+            "profile",
+            "addresses",
+            "consent",
+            "consent_history",
+            "orders",
+            "order_lines",
+            "scores",
+            "messages",
+        ):
             with self.subTest(section=key):
                 self.assertTrue(sections[key]["rows"], f"{key} is empty")
                 self.assertTrue(sections[key]["label"])
@@ -54,7 +63,10 @@ class TestPrivacy(EcrmCase, EcrmOrdersMixin):
         self.assertEqual((profile["name"], profile["email"], profile["phone"]), (NAME, EMAIL, PHONE))
         self.assertEqual(profile["ecrm_consent_email"], "Granted")
         self.assertEqual([row["street"] for row in sections["addresses"]["rows"]], ["3 Feather Road"])
-        self.assertEqual(sorted(row["name"] for row in sections["orders"]["rows"]), sorted(self.customer.sale_order_ids.mapped("name")))
+        self.assertEqual(
+            sorted(row["name"] for row in sections["orders"]["rows"]),
+            sorted(self.customer.sale_order_ids.mapped("name")),
+        )
         [score] = sections["scores"]["rows"]
         self.assertEqual(score["frequency"], 2)
         self.assertIn("churn_risk", score)

@@ -82,7 +82,9 @@ class TestPrivacyPortal(HttpCase):
         # the form comes back with e-mail ticked and SMS unticked
         self.url_open("/my/privacy/consent", data={"csrf_token": Request.csrf_token(self), "consent_email": "1"})
         self.assertEqual((self.customer.ecrm_consent_email, self.customer.ecrm_consent_sms), ("granted", "withdrawn"))
-        self.assertEqual(self.customer.ecrm_consent_webhook, "unknown", "an unticked channel never asked stays unrecorded")
+        self.assertEqual(
+            self.customer.ecrm_consent_webhook, "unknown", "an unticked channel never asked stays unrecorded"
+        )
 
     def test_double_opt_in_link(self):
         [request_id] = self.customer.ecrm_request_consent("email")
@@ -100,4 +102,6 @@ class TestPrivacyPortal(HttpCase):
         self.assertIn("o_ecrm_consent_confirmed", page.text)
         self.assertEqual(self.customer.ecrm_consent_email, "granted")
         granted = self.customer.ecrm_consent_log_ids.filtered(lambda log: log.state == "granted")
-        self.assertEqual((granted.source, granted.request_id, granted.ip_address), ("double_opt_in", request, "127.0.0.1"))
+        self.assertEqual(
+            (granted.source, granted.request_id, granted.ip_address), ("double_opt_in", request, "127.0.0.1")
+        )
