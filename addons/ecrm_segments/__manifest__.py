@@ -1,6 +1,6 @@
 {
     "name": "eCRM Customer Segments",
-    "version": "19.0.1.1.0",
+    "version": "19.0.1.2.0",
     "summary": "Customer 360 view, tag rules, RFM scores, segments, lifetime value and churn risk",
     "category": "Sales/CRM",
     "author": "eCRM for Odoo contributors",
@@ -40,6 +40,7 @@
             "ecrm_segments/static/tests/tours/*.js",
         ],
     },
+    "post_init_hook": "_ecrm_segments_post_init",
     "application": True,
     "installable": True,
 }

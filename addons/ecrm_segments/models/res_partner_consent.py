@@ -220,6 +220,15 @@ class ResPartner(models.Model):
                         [partner.phone_sanitized], message=self.env._("SMS marketing consent granted.")
                     )
 
+    @api.model
+    def _ecrm_consent_sync_from_blacklists(self, batch_size=1000):
+        """Withdraw the consent of the customers already on Odoo's blacklists (at install and
+        upgrade: the addresses unsubscribed before consent was recorded stay unsubscribed)."""
+        for model in ("mail.blacklist", "phone.blacklist"):
+            entries = self.env[model].search([("active", "=", True)], order="id")
+            for start in range(0, len(entries), batch_size):
+                entries[start : start + batch_size]._ecrm_withdraw_consent()
+
     # ------------------------------------------------------------------
     # API
     # ------------------------------------------------------------------

@@ -533,7 +533,7 @@ class ResPartner(models.Model):
     def _ecrm_privacy_erase_bus(self, scrubber):
         """Drop the live notifications still queued for browsers that quote the customer (they
         are short-lived: Odoo's autovacuum removes them within minutes anyway)."""
-        patterns = [f"%{escape_psql(value)}%" for value in scrubber.identifiers]
+        patterns = [f"%{escape_psql(value)}%" for value in scrubber.identifiers if len(value) >= 3]
         if not patterns:
             return 0
         self.env["bus.bus"].flush_model()

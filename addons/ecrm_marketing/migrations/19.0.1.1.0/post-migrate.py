@@ -9,12 +9,18 @@ from odoo import SUPERUSER_ID, api
 
 def migrate(cr, version):
     env = api.Environment(cr, SUPERUSER_ID, {})
+    cr.execute("SELECT to_regclass('ecrm_marketing_consent_migration')")
+    if not cr.fetchone()[0]:
+        return
+    cr.execute("SELECT id FROM ecrm_marketing_consent_migration")
+    ids = [row[0] for row in cr.fetchall()]
+    cr.execute("DROP TABLE ecrm_marketing_consent_migration")
     partners = (
         env["res.partner"]
         .with_context(active_test=False)
         .search(
             [
-                ("ecrm_marketing_consent", "=", True),
+                ("id", "in", ids),
                 ("ecrm_consent_email", "in", (False, "unknown")),
                 ("ecrm_consent_sms", "in", (False, "unknown")),
                 ("ecrm_consent_webhook", "in", (False, "unknown")),
