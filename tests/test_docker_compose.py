@@ -74,11 +74,35 @@ def test_odoo_conf_keys_are_odoo_options():
 
 
 def test_database_is_not_published_and_odoo_only_on_loopback():
-    assert "ports" not in COMPOSE["services"]["db"]
+    db = COMPOSE["services"]["db"]
+    assert "ports" not in db and "expose" not in db
+    assert db.get("network_mode") != "host"
     for mapping in COMPOSE["services"]["odoo"]["ports"]:
         assert mapping.startswith("127.0.0.1:")
     assert _odoo_conf()["list_db"] == "False"
-    assert "admin_passwd" not in _odoo_conf()
+
+
+def test_no_default_master_password():
+    """Without ``admin_passwd`` Odoo's master password is "admin": the key must be there, either
+    empty (database manager refused) or the hash of a password, never a plain text one."""
+    conf = _odoo_conf()
+    assert "admin_passwd" in conf, "a missing admin_passwd means Odoo's default master password"
+    value = conf["admin_passwd"]
+    assert value == "" or value.startswith("$pbkdf2-sha512$"), "admin_passwd must be empty or a hash"
+    from odoo.tools.config import configmanager
+
+    config = configmanager()
+    config.options["admin_passwd"] = config.parse("admin_passwd", value)
+    assert not config.verify_admin_password("admin")
+    assert not config.verify_admin_password("")
+
+
+def test_proxy_mode_is_explicit_and_off_without_a_proxy():
+    """Odoo is published on the loopback only, without a TLS proxy in the compose file: proxy_mode
+    must be off (on, X-Forwarded-* headers from any client would be trusted)."""
+    conf = _odoo_conf()
+    assert conf["proxy_mode"] == "False"
+    assert set(COMPOSE["services"]) == {"db", "odoo"}
 
 
 def test_command_installs_the_four_addons():

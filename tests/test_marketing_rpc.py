@@ -44,6 +44,8 @@ def test_campaign_lifecycle_over_jsonrpc(rpc, xmlrpc):
         rpc.execute("res.partner", "create", {"name": f"RPC customer {i}", "email": f"rpc.customer{i}@example.com"})
         for i in range(3)
     ]
+    # the storefront records the checkout's consent checkbox (the shop requires explicit consent)
+    rpc.execute("res.partner", "ecrm_set_consent", partner_ids, "email", True, proof="Checkout checkbox")
     created = rpc.execute("ecrm.campaign", "action_enrol", [campaign_id], partner_ids)
     assert len(created) == 3
     # enrolling again changes nothing

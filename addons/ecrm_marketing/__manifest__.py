@@ -1,6 +1,6 @@
 {
     "name": "eCRM Marketing Automation",
-    "version": "19.0.1.0.0",
+    "version": "19.0.1.1.0",
     "summary": "Automated multi-step campaigns on customer events, sent exactly once, with attribution",
     "category": "Sales/CRM",
     "author": "eCRM for Odoo contributors",

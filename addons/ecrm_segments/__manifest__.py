@@ -1,12 +1,12 @@
 {
     "name": "eCRM Customer Segments",
-    "version": "19.0.1.1.0",
+    "version": "19.0.1.2.0",
     "summary": "Customer 360 view, tag rules, RFM scores, segments, lifetime value and churn risk",
     "category": "Sales/CRM",
     "author": "eCRM for Odoo contributors",
     "website": "https://github.com/ecrm-odoo/ecrm",
     "license": "LGPL-3",
-    "depends": ["sale_management", "mail"],
+    "depends": ["sale_management", "mail", "portal", "phone_validation", "privacy_lookup"],
     "external_dependencies": {"python": ["pandas", "xlsxwriter", "numpy", "scipy"]},
     "data": [
         "security/ecrm_security.xml",
@@ -22,6 +22,15 @@
         "views/res_partner_views.xml",
         "wizard/ecrm_segment_export_views.xml",
         "views/ecrm_menus_children.xml",
+        "security/ecrm_privacy_security.xml",
+        "data/mail_template_privacy.xml",
+        "views/ecrm_audit_log_views.xml",
+        "views/ecrm_consent_log_views.xml",
+        "views/res_partner_privacy_views.xml",
+        "views/ecrm_config_privacy_views.xml",
+        "wizard/ecrm_privacy_wizard_views.xml",
+        "views/portal_privacy_templates.xml",
+        "views/ecrm_privacy_menus.xml",
     ],
     "assets": {
         "web.assets_backend": [
@@ -31,6 +40,7 @@
             "ecrm_segments/static/tests/tours/*.js",
         ],
     },
+    "post_init_hook": "_ecrm_segments_post_init",
     "application": True,
     "installable": True,
 }

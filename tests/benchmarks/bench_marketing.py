@@ -37,15 +37,15 @@ def rss_mb():
 
 
 def insert_customers(cr, prefix, count):
-    """Bulk-insert ``count`` customers named ``prefix``; return their ids."""
+    """Bulk-insert ``count`` customers named ``prefix`` (who granted email consent); return their ids."""
     cr.execute(
         """
         INSERT INTO res_partner (name, complete_name, email, email_normalized, active, customer_rank,
                                  supplier_rank, type, lang, partner_share, is_company, autopost_bills,
-                                 create_date, write_date, create_uid, write_uid)
+                                 ecrm_consent_email, create_date, write_date, create_uid, write_uid)
         SELECT %(prefix)s || ' ' || g, %(prefix)s || ' ' || g, %(prefix)s || g || '@example.com',
                %(prefix)s || g || '@example.com', TRUE, 1, 0, 'contact', 'en_US', TRUE, FALSE, 'ask',
-               now() - interval '1 day', now() - interval '1 day', 1, 1
+               'granted', now() - interval '1 day', now() - interval '1 day', 1, 1
           FROM generate_series(1, %(count)s) g
         RETURNING id
         """,

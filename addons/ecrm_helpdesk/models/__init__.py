@@ -8,3 +8,5 @@ from . import ecrm_helpdesk_faq
 from . import res_users
 from . import res_partner
 from . import sale_order
+from . import ecrm_helpdesk_sla_audit
+from . import res_partner_privacy

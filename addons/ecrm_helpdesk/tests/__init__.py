@@ -7,3 +7,4 @@ from . import test_rating
 from . import test_after_sales
 from . import test_portal
 from . import test_tour
+from . import test_privacy

@@ -11,3 +11,4 @@ from . import (
     res_partner,
     sale_order,
 )
+from . import ecrm_loyalty_ledger_audit, ecrm_loyalty_tier_audit, ecrm_loyalty_tier_history_audit, res_partner_privacy

@@ -82,7 +82,8 @@ class SaleOrder(models.Model):
             if program.ecrm_first_order_bonus and card not in earned_before:
                 points += program.ecrm_first_order_bonus
             earned_before.add(card)
-            birthday = partner.ecrm_birthday or partner.commercial_partner_id.ecrm_birthday
+            # sudo: the birthday is restricted to loyalty users, the bonus applies whoever confirms
+            birthday = partner.sudo().ecrm_birthday or partner.commercial_partner_id.sudo().ecrm_birthday
             if program.ecrm_birthday_bonus and birthday and birthday.month == (order.date_order or today).month:
                 points += program.ecrm_birthday_bonus
             mode = program.ecrm_pending_mode or "none"

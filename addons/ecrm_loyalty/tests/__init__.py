@@ -10,3 +10,4 @@ from . import (
     test_tiers,
     test_tour,
 )
+from . import test_privacy

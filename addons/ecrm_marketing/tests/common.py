@@ -8,6 +8,9 @@ from odoo.tests import new_test_user
 
 from odoo.addons.ecrm_segments.tests.common import EcrmCase
 
+# customers who granted marketing consent on every channel (the company requires it by default)
+CONSENT = {"ecrm_consent_email": "granted", "ecrm_consent_sms": "granted", "ecrm_consent_webhook": "granted"}
+
 
 class EcrmMarketingCase(EcrmCase):
     """Base class of the ecrm_marketing tests.
@@ -50,7 +53,13 @@ class EcrmMarketingCase(EcrmCase):
         )
         cls.customers = cls.env["res.partner"].create(
             [
-                {"name": f"Customer {i}", "email": f"customer{i}@example.com", "customer_rank": 1, "tz": "UTC"}
+                {
+                    "name": f"Customer {i}",
+                    "email": f"customer{i}@example.com",
+                    "customer_rank": 1,
+                    "tz": "UTC",
+                    **CONSENT,
+                }
                 for i in range(6)
             ]
         )

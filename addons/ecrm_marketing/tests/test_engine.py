@@ -5,7 +5,7 @@ from odoo.tools import mute_logger
 
 from odoo.addons.ecrm_marketing.models.render_helper import EcrmRenderHelper
 
-from .common import EcrmMarketingCase
+from .common import CONSENT, EcrmMarketingCase
 
 
 @tagged("post_install", "-at_install", "ecrm")
@@ -152,13 +152,16 @@ class TestCampaignEngine(EcrmMarketingCase):
         self.assertEqual(len(self.sends(campaign, state="sent")), 3)
 
     def test_blacklist_optout_consent_and_missing_email(self):
-        blacklisted, opted_out, no_consent, no_email, ok = self.customers[:5]
+        blacklisted, opted_out, _other, no_email, ok = self.customers[:5]
+        # a customer asked for consent who has not confirmed it yet
+        no_consent = self.env["res.partner"].create({"name": "Not yet", "email": "not.yet@example.com", "tz": "UTC"})
         no_email.email = False
         self.env["mail.blacklist"]._add(blacklisted.email)
         mailing_list = self.env["mailing.list"].create({"name": "Newsletter"})
         contact = self.env["mailing.contact"].create({"name": "x", "email": opted_out.email})
         self.env["mailing.subscription"].create({"contact_id": contact.id, "list_id": mailing_list.id, "opt_out": True})
         (opted_out | ok | blacklisted | no_email).ecrm_marketing_consent = True
+        no_consent.ecrm_request_consent("email")  # asked by email, not confirmed yet
         campaign = self.create_campaign(
             require_consent=True, exit_on_unsubscribe=False, optout_list_ids=[(4, mailing_list.id)]
         )
@@ -299,7 +302,7 @@ class TestCampaignEngine(EcrmMarketingCase):
 
     def test_ab_split_proportions_and_winner(self):
         partners = self.env["res.partner"].create(
-            [{"name": f"AB {i}", "email": f"ab{i}@example.com"} for i in range(200)]
+            [{"name": f"AB {i}", "email": f"ab{i}@example.com", **CONSENT} for i in range(200)]
         )
         campaign = self.create_campaign(
             steps=[
@@ -335,7 +338,7 @@ class TestCampaignEngine(EcrmMarketingCase):
         step._select_winner(force=True)
         self.assertEqual(step.winner_variant_id, variant_a)
         late = self.env["res.partner"].create(
-            [{"name": f"Late {i}", "email": f"late{i}@example.com"} for i in range(10)]
+            [{"name": f"Late {i}", "email": f"late{i}@example.com", **CONSENT} for i in range(10)]
         )
         campaign.action_enrol(late.ids)
         self.run_engine(campaign)
@@ -345,7 +348,7 @@ class TestCampaignEngine(EcrmMarketingCase):
 
     def test_holdout_receives_nothing(self):
         partners = self.env["res.partner"].create(
-            [{"name": f"H {i}", "email": f"h{i}@example.com"} for i in range(100)]
+            [{"name": f"H {i}", "email": f"h{i}@example.com", **CONSENT} for i in range(100)]
         )
         campaign = self.create_campaign(holdout_percent=20)
         campaign.action_activate()
@@ -358,7 +361,9 @@ class TestCampaignEngine(EcrmMarketingCase):
 
     def test_batch_query_count_does_not_grow_with_size(self):
         """The send path is set-based: a batch of 30 participants costs about the queries of 3."""
-        many = self.env["res.partner"].create([{"name": f"Q {i}", "email": f"q{i}@example.com"} for i in range(36)])
+        many = self.env["res.partner"].create(
+            [{"name": f"Q {i}", "email": f"q{i}@example.com", **CONSENT} for i in range(36)]
+        )
         products = self.env["product.product"].create([{"name": "Cup"}, {"name": "Saucer"}])
         # only these two are on sale: they are the best sellers every customer is offered
         self.env["product.template"].search([("id", "not in", products.product_tmpl_id.ids)]).sale_ok = False

@@ -1,7 +1,7 @@
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
-from .common import EcrmMarketingCase
+from .common import CONSENT, EcrmMarketingCase
 
 
 @tagged("post_install", "-at_install", "ecrm")
@@ -39,7 +39,9 @@ class TestMarketingSecurity(EcrmMarketingCase):
             }
         )
         campaign.action_activate()
-        campaign.action_enrol(self.env["res.partner"].create({"name": "Reader test", "email": "r@example.com"}).ids)
+        campaign.action_enrol(
+            self.env["res.partner"].create({"name": "Reader test", "email": "r@example.com", **CONSENT}).ids
+        )
         self.env["ecrm.campaign.participant"]._advance_due(campaigns=campaign)
         send = self.env["ecrm.campaign.send"].search([("campaign_id", "=", campaign.id)])
         self.assertEqual(send.with_user(self.marketing_user).state, "sent")

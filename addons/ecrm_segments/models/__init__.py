@@ -6,3 +6,14 @@ from . import ecrm_segment_movement
 from . import ecrm_tag_rule
 from . import ecrm_tag_rule_link
 from . import res_partner
+from . import ecrm_audit_log
+from . import ecrm_audit_mixin
+from . import ecrm_consent_log
+from . import res_company
+from . import res_partner_consent
+from . import res_partner_privacy
+from . import mail_blacklist
+from . import phone_blacklist
+from . import ecrm_config_audit
+from . import ecrm_segment_audit
+from . import ecrm_tag_rule_audit

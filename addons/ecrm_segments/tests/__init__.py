@@ -7,3 +7,7 @@ from . import test_clv
 from . import test_tag_rules
 from . import test_customer_360
 from . import test_tour
+from . import test_consent
+from . import test_audit_log
+from . import test_privacy
+from . import test_privacy_portal
