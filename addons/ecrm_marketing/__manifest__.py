@@ -1,12 +1,12 @@
 {
     "name": "eCRM Marketing Automation",
-    "version": "19.0.1.0.0",
+    "version": "19.0.1.1.0",
     "summary": "Automated multi-step campaigns on customer events, sent exactly once, with attribution",
     "category": "Sales/CRM",
     "author": "eCRM for Odoo contributors",
     "website": "https://github.com/ecrm-odoo/ecrm",
     "license": "LGPL-3",
-    "depends": ["ecrm_segments", "mass_mailing", "sms", "link_tracker"],
+    "depends": ["ecrm_segments", "mass_mailing", "mass_mailing_sms", "sms", "link_tracker"],
     "external_dependencies": {"python": ["requests"]},
     "data": [
         "security/ecrm_marketing_security.xml",

@@ -4,3 +4,5 @@ from . import test_engine
 from . import test_triggers
 from . import test_measurement
 from . import test_tour
+from . import test_reentry
+from . import test_sms_tracking

@@ -146,7 +146,7 @@ class TestCampaignEngine(EcrmMarketingCase):
         with self.at("2026-03-04 15:00:00"):
             self.run_engine(campaign)
         sms = self.env["sms.sms"].sudo().search([("partner_id", "=", customer.id)])
-        self.assertEqual(sms.body, "Hi Customer 0")
+        self.assertTrue(sms.body.startswith("Hi Customer 0\nSTOP SMS: "))
         self.assertEqual(sms.number, customer.phone_sanitized)
         self.assertEqual(participant.state, "done")
         self.assertEqual(len(self.sends(campaign, state="sent")), 3)
