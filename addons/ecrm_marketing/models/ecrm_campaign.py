@@ -132,7 +132,8 @@ class EcrmCampaign(models.Model):
         "ecrm_campaign_id",
         "mailing_list_id",
         string="Subscription Lists",
-        help="Customers whose email opted out of one of these mailing lists are not emailed.",
+        help="Customers who opted out of one of these mailing lists (their email, or their mobile number for "
+        "text messages) are not sent the campaign on that channel.",
     )
     # --- limits and exits
     frequency_cap = fields.Integer(
@@ -204,9 +205,13 @@ class EcrmCampaign(models.Model):
         for campaign in self:
             campaign._get_audience_domain()
 
-    @api.constrains("trigger", "trigger_segment_id", "trigger_days", "trigger_hours")
+    @api.constrains("trigger", "trigger_segment_id", "trigger_days", "trigger_hours", "reentry", "reentry_days")
     def _check_trigger(self):
         for campaign in self:
+            if campaign.reentry == "interval" and campaign.reentry_days < 1:
+                raise ValidationError(
+                    self.env._("Campaign %(name)s: the re-entry interval must be at least one day.", name=campaign.name)
+                )
             if campaign.trigger in ("segment_entered", "segment_exited") and not campaign.trigger_segment_id:
                 raise ValidationError(
                     self.env._("Campaign %(name)s: choose the segment that triggers it.", name=campaign.name)

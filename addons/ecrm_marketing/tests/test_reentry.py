@@ -3,6 +3,7 @@ from unittest.mock import patch
 
 import psycopg2
 
+from odoo.exceptions import ValidationError
 from odoo.modules.module import load_script
 from odoo.tests import tagged
 from odoo.tools import mute_logger
@@ -48,9 +49,9 @@ class TestCampaignReentry(EcrmMarketingCase):
         self.assertEqual(campaign.reentry, "occurrence")
         chosen = Campaign.create({"name": "Chosen", "trigger": "birthday", "reentry": "interval", "reentry_days": 300})
         self.assertEqual((chosen.reentry, chosen.reentry_days), ("interval", 300))
-        with self.assertRaises(psycopg2.IntegrityError), mute_logger("odoo.sql_db"):
+        with self.assertRaisesRegex(ValidationError, "re-entry interval must be at least one day"):
             chosen.reentry_days = 0
-            chosen.flush_recordset()
+        self.assertEqual(chosen.reentry_days, 300)
 
     def test_birthday_every_year_with_frozen_time(self):
         customer, later = self.customers[:2]

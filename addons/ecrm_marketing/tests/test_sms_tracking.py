@@ -201,3 +201,24 @@ class TestSmsTracking(MockSMS, EcrmMarketingCase):
         self.assertEqual(
             self.env["sms.sms"].sudo().search([("mailing_id", "=", campaign.step_ids.mailing_id.id)]).partner_id, ok
         )
+
+    def test_sms_batch_query_count_does_not_grow_with_size(self):
+        """The SMS send path is set-based: a batch of 30 participants costs about the queries of 3."""
+        many = self.env["res.partner"].create(
+            [{"name": f"T {i}", "phone": f"+32 471 00 {i:02d} 00", "tz": "UTC"} for i in range(36)]
+        )
+        steps = [{"name": "Text", "channel": "sms", "sms_template_id": self.sms_link_template.id}]
+        warm, small, large = (self.create_campaign(name=name, steps=steps) for name in ("warm", "small", "large"))
+        (warm | small | large).action_activate()
+        warm.action_enrol(many[:3].ids)
+        small.action_enrol(many[3:6].ids)
+        large.action_enrol(many[6:].ids)
+        self.run_engine(warm)  # warm caches (link trackers, templates)
+        counts = []
+        for campaign in (small, large):
+            self.env.invalidate_all()
+            start = self.env.cr.sql_log_count
+            self.run_engine(campaign)
+            counts.append(self.env.cr.sql_log_count - start)
+        self.assertEqual(len(self.sends(large, state="sent").mailing_trace_id), 30)
+        self.assertLessEqual(counts[1], counts[0] + 5, f"queries for 3 and 30 participants: {counts}")
