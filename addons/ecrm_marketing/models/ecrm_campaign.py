@@ -417,9 +417,9 @@ class EcrmCampaign(models.Model):
         """Insert participants for ``rows`` [(partner_id, enrolment_key)] in the audience, per the re-entry policy.
 
         Set-based: one INSERT ... SELECT ... ON CONFLICT DO NOTHING. The database refuses a second
-        participation for the same (campaign, customer, occurrence) and, under the "once per customer"
-        policy, a second participation at all; the policy's other limits are applied by the same
-        statement (see ``_reentry_filter_sql``). The hold-out share is marked right after,
+        participation for the same (campaign, customer, occurrence) and a second one enrolled under
+        the "once per customer" policy; the policy itself is applied by the same statement (see
+        ``_reentry_filter_sql``). The hold-out share is marked right after,
         deterministically from the participant id.
 
         :return: the created participants
@@ -433,8 +433,8 @@ class EcrmCampaign(models.Model):
         self.env["ecrm.campaign.participant"].flush_model()
         partner_ids = [row[0] for row in rows]
         keys = [row[1] for row in rows]
-        # the same event listed twice, or (one participation at a time) several events of a customer
-        # in one call: the first one given wins
+        # the same event listed twice, or several events of one customer when the policy admits only
+        # one of them (once per customer, every N days): the first one given wins
         distinct = SQL("partner_id, key") if self.reentry == "occurrence" else SQL("partner_id")
         self.env.cr.execute(
             SQL(

@@ -506,8 +506,8 @@ class EcrmCampaignStep(models.Model):
         """Render and queue the SMS of ``sends`` in Odoo's ``sms.sms`` queue, tracked like SMS marketing.
 
         Each SMS carries the step mailing, a ``mailing.trace`` (type sms) and an ``sms.tracker`` on
-        its uuid, so the IAP delivery reports (``/sms/status``) set the trace to sent (accepted by the
-        provider: pending), delivered (sent), bounced or failed (error); links are shortened by
+        its uuid, so that IAP's answers and delivery reports (``/sms/status``) set the trace to
+        ``pending`` (accepted by the provider), ``sent`` (delivered), ``bounce`` or ``error``; links are shortened by
         link_tracker and end in ``/s/<sms id>`` so that a click is recorded on the trace; a STOP link
         (SMS marketing's unsubscribe page, which blacklists the number) ends every message.
         """
