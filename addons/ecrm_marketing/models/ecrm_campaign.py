@@ -171,9 +171,6 @@ class EcrmCampaign(models.Model):
     _frequency_cap_positive = models.Constraint(
         "CHECK (frequency_cap >= 0 AND frequency_cap_days >= 0)", "The frequency cap cannot be negative."
     )
-    _reentry_days_positive = models.Constraint(
-        "CHECK (reentry != 'interval' OR reentry_days > 0)", "The re-entry interval must be at least one day."
-    )
     _quiet_hours_range = models.Constraint(
         "CHECK (quiet_hour_start >= 0 AND quiet_hour_start < 24 AND quiet_hour_end >= 0 AND quiet_hour_end < 24)",
         "Quiet hours are hours of the day, between 0 and 24.",
