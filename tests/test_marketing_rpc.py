@@ -88,3 +88,72 @@ def test_bad_configuration_refused_over_rpc(rpc):
     assert campaign["state"] == "draft"
     with pytest.raises(RpcError, match="not a valid domain"):
         rpc.execute("ecrm.campaign", "create", {"name": "RPC bad domain", "domain": "[('nope', '=', 1)]"})
+
+
+def test_reentry_policy_over_rpc(rpc):
+    """Each occurrence enrols once; the policy says whether another occurrence enrols again."""
+    welcome = _xmlid(rpc, "ecrm_marketing", "mail_template_welcome")
+    step = (0, 0, {"name": "Welcome", "mail_template_id": welcome})
+    campaign_id = rpc.execute("ecrm.campaign", "create", {"name": "RPC promos", "step_ids": [step]})
+    [campaign] = rpc.execute("ecrm.campaign", "read", [campaign_id], fields=["reentry", "reentry_days"])
+    assert campaign["reentry"] == "occurrence"  # the default of the manual trigger
+    rpc.execute("ecrm.campaign", "action_activate", [campaign_id])
+    partner_id = rpc.execute("res.partner", "create", {"name": "RPC promo fan", "email": "rpc.promo@example.com"})
+    assert len(rpc.execute("ecrm.campaign", "action_enrol", [campaign_id], [partner_id], "promo:spring")) == 1
+    assert rpc.execute("ecrm.campaign", "action_enrol", [campaign_id], [partner_id], "promo:spring") == []
+    assert len(rpc.execute("ecrm.campaign", "action_enrol", [campaign_id], [partner_id], "promo:summer")) == 1
+    assert rpc.execute("ecrm.campaign", "action_run", [campaign_id])["processed"] == 2
+    sends = rpc.execute(
+        "ecrm.campaign.send", "search_read", [("campaign_id", "=", campaign_id)], fields=["participant_id", "step_id"]
+    )
+    assert len(sends) == 2 and len({s["participant_id"][0] for s in sends}) == 2
+    keys = rpc.execute(
+        "ecrm.campaign.participant", "search_read", [("campaign_id", "=", campaign_id)], fields=["enrolment_key"]
+    )
+    assert sorted(k["enrolment_key"] for k in keys) == ["promo:spring", "promo:summer"]
+    # once per customer: no other occurrence enrols them again
+    rpc.execute("ecrm.campaign", "write", [campaign_id], {"reentry": "once"})
+    assert rpc.execute("ecrm.campaign", "action_enrol", [campaign_id], [partner_id], "promo:autumn") == []
+    with pytest.raises(RpcError, match="at least one day"):
+        rpc.execute("ecrm.campaign", "write", [campaign_id], {"reentry": "interval", "reentry_days": 0})
+    kpis = rpc.execute("ecrm.campaign", "get_stats", [campaign_id])[str(campaign_id)]["campaign"]
+    assert {"sent", "delivered", "bounced", "failed", "clicked"} <= set(kpis)
+    assert kpis["sent"] == 2 and kpis["participants"] == 2
+
+
+def test_sms_step_over_rpc(rpc):
+    """An SMS step queues tracked texts: a trace per text, its counters on the step."""
+    model_id = rpc.execute("ir.model", "search", [("model", "=", "res.partner")])[0]
+    template_id = rpc.execute(
+        "sms.template",
+        "create",
+        {"name": "RPC sale", "model_id": model_id, "body": "Sale on https://shop.example.com/rpc"},
+    )
+    campaign_id = rpc.execute(
+        "ecrm.campaign",
+        "create",
+        {
+            "name": "RPC texts",
+            "step_ids": [(0, 0, {"name": "Text", "channel": "sms", "sms_template_id": template_id})],
+        },
+    )
+    rpc.execute("ecrm.campaign", "action_activate", [campaign_id])
+    partner_id = rpc.execute("res.partner", "create", {"name": "RPC texter", "phone": "+32 470 99 99 99"})
+    rpc.execute("ecrm.campaign", "action_enrol", [campaign_id], [partner_id])
+    rpc.execute("ecrm.campaign", "action_run", [campaign_id])
+    [send] = rpc.execute(
+        "ecrm.campaign.send",
+        "search_read",
+        [("campaign_id", "=", campaign_id)],
+        fields=["state", "channel", "mailing_trace_id", "trace_status", "sms_id_int"],
+    )
+    assert (send["state"], send["channel"], send["trace_status"]) == ("sent", "sms", "outgoing")
+    assert send["mailing_trace_id"] and send["sms_id_int"]
+    [step] = rpc.execute(
+        "ecrm.campaign.step",
+        "search_read",
+        [("campaign_id", "=", campaign_id)],
+        fields=["send_count", "delivered_count", "failed_count", "mailing_id"],
+    )
+    assert (step["send_count"], step["delivered_count"], step["failed_count"]) == (1, 0, 0)
+    assert step["mailing_id"]

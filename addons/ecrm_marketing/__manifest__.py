@@ -6,7 +6,7 @@
     "author": "eCRM for Odoo contributors",
     "website": "https://github.com/ecrm-odoo/ecrm",
     "license": "LGPL-3",
-    "depends": ["ecrm_segments", "mass_mailing", "sms", "link_tracker"],
+    "depends": ["ecrm_segments", "mass_mailing", "mass_mailing_sms", "sms", "link_tracker"],
     "external_dependencies": {"python": ["requests"]},
     "data": [
         "security/ecrm_marketing_security.xml",

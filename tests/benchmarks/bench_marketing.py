@@ -67,9 +67,10 @@ def main():
     count = args.count or SIZES[args.size]
 
     install(args.db, "ecrm_marketing")
-    # core code still calls deprecated helpers (e.g. the composer's progress notification)
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
     registry = open_registry(args.db)
+    # core code still calls deprecated helpers (e.g. the composer's progress notification); after
+    # open_registry, whose logging set-up turns deprecation warnings back on
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
     import odoo  # importable once open_registry put ODOO_SRC on the path
     from odoo import api
 

@@ -7,5 +7,5 @@ from . import ecrm_campaign_send
 from . import ecrm_campaign_webhook
 from . import res_partner
 from . import mail_render_mixin
-from . import ecrm_campaign_participant_consent
+from . import ecrm_campaign_step_consent
 from . import res_partner_privacy

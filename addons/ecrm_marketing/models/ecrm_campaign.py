@@ -1,3 +1,4 @@
+import calendar
 import logging
 from datetime import timedelta
 
@@ -26,6 +27,13 @@ SCHEDULED_TRIGGERS = (
     "post_purchase",
 )
 BIRTHDAY_FIELD = "ecrm_birthday"
+# re-entry policy of a new campaign, by trigger (all the others: once per occurrence)
+DEFAULT_REENTRY = {"new_customer": "once"}
+REENTRY_POLICIES = [
+    ("once", "Once per customer"),
+    ("occurrence", "Once per occurrence"),
+    ("interval", "Once per occurrence, at most every N days"),
+]
 
 
 class EcrmCampaign(models.Model):
@@ -91,6 +99,24 @@ class EcrmCampaign(models.Model):
     history_cursor = fields.Integer(
         copy=False, readonly=True, help="Last segment history row processed by the enrolment."
     )
+    reentry = fields.Selection(
+        REENTRY_POLICIES,
+        "Re-entry",
+        compute="_compute_reentry",
+        store=True,
+        readonly=False,
+        precompute=True,
+        required=True,
+        help="Whether a customer can take part again. Once per customer: never again. Once per "
+        "occurrence: once for each event (each birthday, cart, order, segment entry...), never twice for "
+        "the same one. At most every N days: once per occurrence, and not within N days of the previous "
+        "enrolment.",
+    )
+    reentry_days = fields.Integer(
+        "Re-entry Interval (days)",
+        default=30,
+        help="At most every N days: days after an enrolment before the customer can be enrolled again.",
+    )
     # --- audience
     segment_ids = fields.Many2many("ecrm.segment", string="Segments", help="Only customers in one of these segments.")
     tag_ids = fields.Many2many(
@@ -106,7 +132,8 @@ class EcrmCampaign(models.Model):
         "ecrm_campaign_id",
         "mailing_list_id",
         string="Subscription Lists",
-        help="Customers whose email opted out of one of these mailing lists are not emailed.",
+        help="Customers who opted out of one of these mailing lists (their email, or their mobile number for "
+        "text messages) are not sent the campaign on that channel.",
     )
     # --- limits and exits
     frequency_cap = fields.Integer(
@@ -165,14 +192,23 @@ class EcrmCampaign(models.Model):
             campaign.revenue = values.get("revenue", 0.0)
             campaign.conversion_rate = values.get("conversion_rate", 0.0)
 
+    @api.depends("trigger")
+    def _compute_reentry(self):
+        for campaign in self:
+            campaign.reentry = DEFAULT_REENTRY.get(campaign.trigger, "occurrence")
+
     @api.constrains("domain")
     def _check_domain(self):
         for campaign in self:
             campaign._get_audience_domain()
 
-    @api.constrains("trigger", "trigger_segment_id", "trigger_days", "trigger_hours")
+    @api.constrains("trigger", "trigger_segment_id", "trigger_days", "trigger_hours", "reentry", "reentry_days")
     def _check_trigger(self):
         for campaign in self:
+            if campaign.reentry == "interval" and campaign.reentry_days < 1:
+                raise ValidationError(
+                    self.env._("Campaign %(name)s: the re-entry interval must be at least one day.", name=campaign.name)
+                )
             if campaign.trigger in ("segment_entered", "segment_exited") and not campaign.trigger_segment_id:
                 raise ValidationError(
                     self.env._("Campaign %(name)s: choose the segment that triggers it.", name=campaign.name)
@@ -241,12 +277,15 @@ class EcrmCampaign(models.Model):
         return True
 
     def action_enrol(self, partner_ids, enrolment_key=None):
-        """Enrol customers in this running campaign (any trigger), whatever the trigger.
+        """Enrol customers in this running campaign, whatever its trigger.
 
-        Customers outside the audience, or already enrolled in this campaign, are ignored.
+        Customers outside the audience are ignored, and so are those the re-entry policy keeps out:
+        already enrolled for this occurrence (always), enrolled before ("once per customer"), enrolled
+        within ``reentry_days`` ("at most every N days").
 
         :param list partner_ids: ids of ``res.partner``
-        :param str enrolment_key: optional key of the event (default ``manual:<partner id>``)
+        :param str enrolment_key: the occurrence, e.g. ``"promo:2026-05"`` (default ``manual:<partner id>``,
+            the same for every call: a customer is then enrolled once)
         :return: ids of the participants created
         :rtype: list
         """
@@ -295,14 +334,6 @@ class EcrmCampaign(models.Model):
         self.ensure_one()
         if not self.step_ids:
             raise UserError(self.env._("Campaign %(name)s has no step.", name=self.name))
-        if self.trigger == "birthday" and BIRTHDAY_FIELD not in self.env["res.partner"]._fields:
-            raise UserError(
-                self.env._(
-                    "The birthday trigger needs a date field %(field)s on contacts, which no installed module "
-                    "provides.",
-                    field=BIRTHDAY_FIELD,
-                )
-            )
         self.step_ids._check_ready()
         self._get_audience_domain()
 
@@ -380,10 +411,13 @@ class EcrmCampaign(models.Model):
         )
 
     def _enrol_rows(self, rows):
-        """Insert participants for ``rows`` [(partner_id, enrolment_key)] in the audience, once per customer.
+        """Insert participants for ``rows`` [(partner_id, enrolment_key)] in the audience, per the re-entry policy.
 
-        Set-based: one INSERT ... SELECT ... ON CONFLICT DO NOTHING; the hold-out share is marked
-        right after, deterministically from the participant id.
+        Set-based: one INSERT ... SELECT ... ON CONFLICT DO NOTHING. The database refuses a second
+        participation for the same (campaign, customer, occurrence) and a second one enrolled under
+        the "once per customer" policy; the policy itself is applied by the same statement (see
+        ``_reentry_filter_sql``). The hold-out share is marked right after,
+        deterministically from the participant id.
 
         :return: the created participants
         """
@@ -396,32 +430,41 @@ class EcrmCampaign(models.Model):
         self.env["ecrm.campaign.participant"].flush_model()
         partner_ids = [row[0] for row in rows]
         keys = [row[1] for row in rows]
+        # the same event listed twice, or several events of one customer when the policy admits only
+        # one of them (once per customer, every N days): the first one given wins
+        distinct = SQL("partner_id, key") if self.reentry == "occurrence" else SQL("partner_id")
         self.env.cr.execute(
             SQL(
                 """
                 INSERT INTO ecrm_campaign_participant
-                    (campaign_id, partner_id, company_id, enrolment_key, state, current_step_id,
+                    (campaign_id, partner_id, company_id, enrolment_key, reentry, state, current_step_id,
                      next_action_date, enrolled_date, create_uid, create_date, write_uid, write_date)
-                SELECT %(campaign)s, ev.partner_id, %(company)s, ev.key, 'running', %(step)s,
+                SELECT %(campaign)s, ev.partner_id, %(company)s, ev.key, %(reentry)s, 'running', %(step)s,
                        %(next)s, %(now)s, %(uid)s, %(now)s, %(uid)s, %(now)s
-                  FROM (SELECT DISTINCT ON (partner_id) partner_id, key
-                          FROM unnest(%(partners)s::int[], %(keys)s::varchar[]) AS u(partner_id, key)
-                      ORDER BY partner_id) ev
+                  FROM (SELECT DISTINCT ON (%(distinct)s) partner_id, key, ord
+                          FROM unnest(%(partners)s::int[], %(keys)s::varchar[]) WITH ORDINALITY AS u(partner_id, key, ord)
+                         WHERE key IS NOT NULL
+                      ORDER BY %(distinct)s, ord) ev
                   JOIN res_partner p ON p.id = ev.partner_id
                  WHERE %(audience)s
                    AND (p.company_id IS NULL OR p.company_id = %(company)s)
+                   AND %(reentry_filter)s
+              ORDER BY ev.ord
                 ON CONFLICT DO NOTHING
                 RETURNING id
                 """,
                 campaign=self.id,
                 company=self.company_id.id,
+                reentry=self.reentry,
                 step=first_step.id,
                 next=now + first_step._get_delay(),
                 now=now,
                 uid=self.env.uid,
+                distinct=distinct,
                 partners=partner_ids,
                 keys=keys,
                 audience=self._audience_sql("p"),
+                reentry_filter=self._reentry_filter_sql(SQL("ev.partner_id"), SQL("ev.key"), now),
             )
         )
         ids = [row[0] for row in self.env.cr.fetchall()]
@@ -440,6 +483,38 @@ class EcrmCampaign(models.Model):
         participants.invalidate_recordset()
         return participants
 
+    def _reentry_filter_sql(self, partner_sql, key_sql, now=None):
+        """SQL condition: the customer ``partner_sql`` may enrol for the occurrence ``key_sql`` now.
+
+        Never twice for the same occurrence; "once per customer": never if enrolled before; "at most
+        every N days": not if enrolled within the last ``reentry_days`` days.
+        """
+        self.ensure_one()
+        now = now or fields.Datetime.now()
+        same_occurrence = SQL(
+            """NOT EXISTS (SELECT 1 FROM ecrm_campaign_participant cp
+                            WHERE cp.campaign_id = %(campaign)s AND cp.partner_id = %(partner)s
+                              AND cp.enrolment_key = %(key)s)""",
+            campaign=self.id,
+            partner=partner_sql,
+            key=key_sql,
+        )
+        if self.reentry == "occurrence":
+            return same_occurrence
+        since = (
+            SQL("AND cp.enrolled_date > %s", now - timedelta(days=self.reentry_days))
+            if self.reentry == "interval"
+            else SQL()
+        )
+        return SQL(
+            """%(same)s AND NOT EXISTS (SELECT 1 FROM ecrm_campaign_participant cp
+                                      WHERE cp.campaign_id = %(campaign)s AND cp.partner_id = %(partner)s %(since)s)""",
+            same=same_occurrence,
+            campaign=self.id,
+            partner=partner_sql,
+            since=since,
+        )
+
     def _enrol_from_trigger(self, batch_size=5000):
         """Find the new events of this campaign's trigger and enrol their customers.
 
@@ -448,16 +523,22 @@ class EcrmCampaign(models.Model):
         self.ensure_one()
         if self.state != "running" or self.trigger not in SCHEDULED_TRIGGERS:
             return 0
-        if self.trigger == "birthday" and BIRTHDAY_FIELD not in self.env["res.partner"]._fields:
-            _logger.info("Campaign %s: birthday trigger unavailable (no %s field)", self.id, BIRTHDAY_FIELD)
-            return 0
-        query, history_max = self._get_trigger_events_sql()
-        self.env.cr.execute(query)
+        events, history_max = self._get_trigger_events_sql()
+        now = fields.Datetime.now()
+        self.env.cr.execute(
+            SQL(
+                "SELECT ev.partner_id, ev.key FROM (%(events)s) ev WHERE %(reentry)s ORDER BY ev.sort, ev.key",
+                events=events,
+                reentry=self._reentry_filter_sql(SQL("ev.partner_id"), SQL("ev.key"), now),
+            )
+        )
         rows = self.env.cr.fetchall()
         created = 0
         for start in range(0, len(rows), batch_size):
-            created += len(self._enrol_rows(rows[start : start + batch_size]))
-            # each batch is kept: enrolment is idempotent (unique campaign/customer), a re-run skips it
+            # each batch is kept (savepoint, then commit): enrolment is idempotent (unique per
+            # occurrence), a crash loses the current batch only and the re-run enrols it
+            with self.env.cr.savepoint():
+                created += len(self._enrol_rows(rows[start : start + batch_size]))
             self.env["ir.cron"]._commit_progress(0)
         if history_max:
             # moved only once every row up to it is enrolled: a crash before re-reads them, harmlessly
@@ -465,54 +546,67 @@ class EcrmCampaign(models.Model):
         return created
 
     def _get_trigger_events_sql(self):
-        """SQL selecting (partner_id, enrolment_key) of the trigger's pending events, plus the history cursor."""
+        """The trigger's current events: SQL selecting ``partner_id``, ``key`` (the occurrence) and ``sort``.
+
+        The re-entry policy is applied on top by the caller; ``history_max`` is the new history cursor
+        (segment triggers) or None.
+
+        :return: (SQL, history_max)
+        """
         self.ensure_one()
         now = fields.Datetime.now()
         company = self.company_id.id
-        not_enrolled = SQL(
-            "NOT EXISTS (SELECT 1 FROM ecrm_campaign_participant cp WHERE cp.campaign_id = %s AND cp.partner_id = p.id)",
-            self.id,
-        )
         for model in ("sale.order", "sale.order.line", "res.partner", "ecrm.campaign.participant"):
             self.env[model].flush_model()
         if self.trigger == "new_customer":
             return SQL(
-                """SELECT p.id, 'customer:' || p.id FROM res_partner p
-                    WHERE p.create_date >= %(start)s AND %(ne)s
+                """SELECT p.id AS partner_id, 'customer:' || p.id AS key, p.id AS sort FROM res_partner p
+                    WHERE p.create_date >= %(start)s
                       AND (p.customer_rank > 0 OR EXISTS (SELECT 1 FROM sale_order so WHERE so.partner_id = p.id))""",
                 start=self.date_start,
-                ne=not_enrolled,
             ), None
         if self.trigger == "abandoned_cart":
+            # the customer's latest quotation with products, if it is old enough, they did not order
+            # since, and they can be emailed; an older cart is never reminded once a newer one exists
             return SQL(
-                """SELECT DISTINCT ON (p.id) p.id, 'cart:' || so.id
-                     FROM sale_order so JOIN res_partner p ON p.id = so.partner_id
-                    WHERE so.state = 'draft' AND so.company_id = %(company)s
-                      AND so.create_date <= %(older)s AND so.create_date >= %(newer)s
-                      AND EXISTS (SELECT 1 FROM sale_order_line l WHERE l.order_id = so.id AND l.display_type IS NULL)
+                """SELECT cart.partner_id, 'cart:' || cart.id AS key, cart.id AS sort
+                     FROM (SELECT DISTINCT ON (so.partner_id) so.partner_id, so.id, so.create_date
+                             FROM sale_order so
+                            WHERE so.state = 'draft' AND so.company_id = %(company)s AND so.create_date >= %(newer)s
+                              AND EXISTS (SELECT 1 FROM sale_order_line l
+                                           WHERE l.order_id = so.id AND l.display_type IS NULL)
+                         ORDER BY so.partner_id, so.create_date DESC, so.id DESC) cart
+                     JOIN res_partner p ON p.id = cart.partner_id
+                    WHERE cart.create_date <= %(older)s
                       AND p.email_normalized IS NOT NULL
                       AND NOT EXISTS (SELECT 1 FROM mail_blacklist bl
                                        WHERE bl.email = p.email_normalized AND bl.active)
-                      AND %(ne)s
-                 ORDER BY p.id, so.id DESC""",
+                      AND NOT EXISTS (SELECT 1 FROM sale_order o
+                                       WHERE o.partner_id = cart.partner_id AND o.state = 'sale'
+                                         AND o.date_order >= cart.create_date)""",
                 company=company,
                 older=now - timedelta(hours=self.trigger_hours),
                 newer=now - timedelta(hours=self.trigger_hours) - timedelta(days=self.trigger_max_age_days or 7),
-                ne=not_enrolled,
             ), None
         if self.trigger == "birthday":
+            # one occurrence a year: the key carries the year of the birthday itself (not of today's
+            # date), so that a window across the new year enrols once
             today = fields.Date.context_today(self)
-            days = [today + timedelta(days=d) for d in range(self.trigger_days + 1)]
-            month_days = {d.strftime("%m-%d") for d in days}
-            if "02-28" in month_days:
-                month_days.add("02-29")  # customers born on Feb 29th celebrate on the 28th in common years
+            occurrences = {}
+            for offset in range(self.trigger_days + 1):
+                day = today + timedelta(days=offset)
+                occurrences.setdefault(day.strftime("%m-%d"), day.year)
+                if day.month == 2 and day.day == 28 and not calendar.isleap(day.year):
+                    occurrences.setdefault("02-29", day.year)  # born on Feb 29th: the 28th in common years
             return SQL(
-                """SELECT p.id, 'birthday:' || p.id || ':' || %(year)s FROM res_partner p
-                    WHERE p.%(field)s IS NOT NULL AND to_char(p.%(field)s, 'MM-DD') IN %(md)s AND %(ne)s""",
-                year=str(today.year),
+                """SELECT p.id AS partner_id, 'birthday:' || p.id || ':' || d.year AS key, p.id AS sort
+                     FROM res_partner p
+                     JOIN unnest(%(days)s::varchar[], %(years)s::int[]) AS d(month_day, year)
+                       ON d.month_day = to_char(p.%(field)s, 'MM-DD')
+                    WHERE p.%(field)s IS NOT NULL""",
+                days=list(occurrences),
+                years=list(occurrences.values()),
                 field=SQL.identifier(BIRTHDAY_FIELD),
-                md=tuple(sorted(month_days)),
-                ne=not_enrolled,
             ), None
         if self.trigger in ("segment_entered", "segment_exited"):
             self.env["ecrm.segment.history"].flush_model()
@@ -522,10 +616,9 @@ class EcrmCampaign(models.Model):
             )
             history_max = self.env.cr.fetchone()[0]
             return SQL(
-                """SELECT h.partner_id, 'history:' || h.id FROM ecrm_segment_history h
+                """SELECT h.partner_id, 'history:' || h.id AS key, h.id AS sort FROM ecrm_segment_history h
                     WHERE h.id > %(cursor)s AND h.id <= %(max)s AND h.company_id = %(company)s
-                      AND h.%(column)s = %(segment)s
-                 ORDER BY h.id""",
+                      AND h.%(column)s = %(segment)s""",
                 cursor=self.history_cursor,
                 max=history_max,
                 company=company,
@@ -533,28 +626,26 @@ class EcrmCampaign(models.Model):
                 segment=self.trigger_segment_id.id,
             ), history_max
         if self.trigger == "inactivity":
+            # one occurrence per last order: ordering again and falling asleep again is a new one
             return SQL(
-                """SELECT so.partner_id, 'inactive:' || so.partner_id || ':' || MAX(so.id)
-                     FROM sale_order so JOIN res_partner p ON p.id = so.partner_id
-                    WHERE so.state = 'sale' AND so.company_id = %(company)s AND %(ne)s
+                """SELECT so.partner_id, 'inactive:' || so.partner_id || ':' || MAX(so.id) AS key, so.partner_id AS sort
+                     FROM sale_order so
+                    WHERE so.state = 'sale' AND so.company_id = %(company)s
                  GROUP BY so.partner_id
                    HAVING MAX(so.date_order) <= %(limit)s""",
                 company=company,
                 limit=now - timedelta(days=self.trigger_days),
-                ne=not_enrolled,
             ), None
         if self.trigger == "post_purchase":
             limit = now - timedelta(days=self.trigger_days)
             return SQL(
-                """SELECT DISTINCT ON (p.id) p.id, 'order:' || so.id
-                     FROM sale_order so JOIN res_partner p ON p.id = so.partner_id
+                """SELECT so.partner_id, 'order:' || so.id AS key, so.id AS sort
+                     FROM sale_order so
                     WHERE so.state = 'sale' AND so.company_id = %(company)s
-                      AND so.date_order <= %(limit)s AND so.date_order >= %(since)s AND %(ne)s
-                 ORDER BY p.id, so.date_order DESC""",
+                      AND so.date_order <= %(limit)s AND so.date_order >= %(since)s""",
                 company=company,
                 limit=limit,
                 since=limit - timedelta(days=self.trigger_max_age_days or 7),
-                ne=not_enrolled,
             ), None
         raise UserError(self.env._("Unknown trigger %(trigger)s.", trigger=self.trigger))
 

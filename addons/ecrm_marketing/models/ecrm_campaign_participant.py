@@ -8,6 +8,7 @@ import pytz
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from .ecrm_campaign import REENTRY_POLICIES
 from .render_helper import EcrmRenderHelper
 
 _logger = logging.getLogger(__name__)
@@ -16,8 +17,11 @@ _logger = logging.getLogger(__name__)
 class EcrmCampaignParticipant(models.Model):
     """A customer going through a campaign: which step comes next and when.
 
-    At most one participation per (campaign, customer). Hold-out participants receive nothing
-    and serve as the control group of the uplift measurement.
+    One participation per (campaign, customer, occurrence): the occurrence (``enrolment_key``) is
+    the event that enrolled the customer, e.g. ``birthday:<partner>:<year>``, ``cart:<order>``,
+    ``order:<order>``, ``history:<segment history row>``; the campaign's re-entry policy decides
+    whether a new occurrence enrols the customer again. Hold-out participants receive nothing and
+    serve as the control group of the uplift measurement.
     """
 
     _name = "ecrm.campaign.participant"
@@ -43,7 +47,17 @@ class EcrmCampaignParticipant(models.Model):
     next_action_date = fields.Datetime(index=True)
     enrolled_date = fields.Datetime(required=True, default=fields.Datetime.now)
     enrolment_key = fields.Char(
-        required=True, help="The event that enrolled the customer (cart, order, segment change...)."
+        "Occurrence",
+        required=True,
+        readonly=True,
+        help="The event that enrolled the customer (cart, order, birthday of a year, segment change...).",
+    )
+    reentry = fields.Selection(
+        REENTRY_POLICIES,
+        "Re-entry Policy",
+        required=True,
+        readonly=True,
+        help="The campaign's re-entry policy when the customer was enrolled.",
     )
     exit_reason = fields.Selection(
         [
@@ -57,8 +71,12 @@ class EcrmCampaignParticipant(models.Model):
     error_message = fields.Text(readonly=True, help="Why the step could not be sent to this customer.")
     send_ids = fields.One2many("ecrm.campaign.send", "participant_id", string="Messages")
 
-    _campaign_partner_unique = models.Constraint(
-        "UNIQUE (campaign_id, partner_id)", "A customer takes part in a campaign only once."
+    _campaign_partner_occurrence_unique = models.Constraint(
+        "UNIQUE (campaign_id, partner_id, enrolment_key)", "A customer takes part in a campaign once per occurrence."
+    )
+    _campaign_partner_once = models.UniqueIndex(
+        "(campaign_id, partner_id) WHERE reentry = 'once'",
+        "This campaign enrols a customer only once.",
     )
     _due_index = models.Index("(next_action_date, id) WHERE state = 'running'")
 
@@ -165,7 +183,7 @@ class EcrmCampaignParticipant(models.Model):
         """Exit participants who ordered since their enrolment or unsubscribed (per campaign settings)."""
         if not self:
             return
-        for model in ("sale.order", "mail.blacklist", "mailing.subscription", "res.partner"):
+        for model in ("sale.order", "mail.blacklist", "phone.blacklist", "mailing.subscription", "res.partner"):
             self.env[model].flush_model()
         self.env.cr.execute(
             SQL(
@@ -184,6 +202,14 @@ class EcrmCampaignParticipant(models.Model):
                                       JOIN ecrm_campaign_mailing_list_rel rel
                                         ON rel.mailing_list_id = ms.list_id AND rel.ecrm_campaign_id = c.id
                                      WHERE ms.opt_out AND mc.email_normalized = p.email_normalized))
+                            THEN 'unsubscribed'
+                            -- a text message's STOP link blacklists the number: it unsubscribes from the
+                            -- campaigns that text
+                            WHEN c.exit_on_unsubscribe AND p.phone_sanitized IS NOT NULL
+                                 AND EXISTS (SELECT 1 FROM ecrm_campaign_step st
+                                              WHERE st.campaign_id = c.id AND st.channel = 'sms')
+                                 AND EXISTS (SELECT 1 FROM phone_blacklist pbl
+                                              WHERE pbl.number = p.phone_sanitized AND pbl.active)
                             THEN 'unsubscribed'
                        END
                   FROM ecrm_campaign_participant cp
@@ -248,7 +274,7 @@ class EcrmCampaignParticipant(models.Model):
                 if participant.partner_id.id in capped:
                     skipped[participant.id] = "frequency_cap"
             remaining = remaining.filtered(lambda p: p.id not in skipped)
-        unreachable = remaining._get_unreachable(step)
+        unreachable = step._get_unreachable(remaining)
         skipped.update(unreachable)
         remaining = remaining.filtered(lambda p: p.id not in skipped)
 
@@ -291,8 +317,7 @@ class EcrmCampaignParticipant(models.Model):
         self.env.cr.execute(
             SQL(
                 """SELECT cp.id FROM ecrm_campaign_participant cp
-                   LEFT JOIN ecrm_campaign_send s
-                          ON s.campaign_id = cp.campaign_id AND s.partner_id = cp.partner_id AND s.step_id = %(prev)s
+                   LEFT JOIN ecrm_campaign_send s ON s.participant_id = cp.id AND s.step_id = %(prev)s
                    LEFT JOIN mailing_trace t ON t.id = s.mailing_trace_id
                     WHERE cp.id IN %(ids)s AND %(test)s""",
                 prev=previous.id or 0,
@@ -317,45 +342,3 @@ class EcrmCampaignParticipant(models.Model):
             )
         )
         return {row[0] for row in self.env.cr.fetchall()}
-
-    def _get_unreachable(self, step):
-        """{participant id: reason} of those the step's channel cannot reach (blacklist, opt-out, consent...)."""
-        if not self or step.channel == "webhook":
-            consent_only = step.campaign_id.require_consent
-            return {p.id: "no_consent" for p in self if consent_only and not p.partner_id.ecrm_marketing_consent}
-        for model in ("res.partner", "mail.blacklist", "phone.blacklist", "mailing.subscription", "mailing.contact"):
-            self.env[model].flush_model()
-        if step.channel == "email":
-            reason = SQL(
-                """CASE WHEN p.email_normalized IS NULL THEN 'no_email'
-                        WHEN EXISTS (SELECT 1 FROM mail_blacklist bl WHERE bl.email = p.email_normalized AND bl.active)
-                             THEN 'blacklisted'
-                        WHEN EXISTS (SELECT 1 FROM mailing_subscription ms
-                                       JOIN mailing_contact mc ON mc.id = ms.contact_id
-                                       JOIN ecrm_campaign_mailing_list_rel rel
-                                         ON rel.mailing_list_id = ms.list_id AND rel.ecrm_campaign_id = %(campaign)s
-                                      WHERE ms.opt_out AND mc.email_normalized = p.email_normalized)
-                             THEN 'opted_out'
-                        WHEN %(consent)s AND NOT COALESCE(p.ecrm_marketing_consent, FALSE) THEN 'no_consent'
-                   END""",
-                campaign=step.campaign_id.id,
-                consent=step.campaign_id.require_consent,
-            )
-        else:
-            reason = SQL(
-                """CASE WHEN p.phone_sanitized IS NULL THEN 'no_phone'
-                        WHEN EXISTS (SELECT 1 FROM phone_blacklist bl WHERE bl.number = p.phone_sanitized AND bl.active)
-                             THEN 'blacklisted'
-                        WHEN %(consent)s AND NOT COALESCE(p.ecrm_marketing_consent, FALSE) THEN 'no_consent'
-                   END""",
-                consent=step.campaign_id.require_consent,
-            )
-        self.env.cr.execute(
-            SQL(
-                """SELECT cp.id, %(reason)s FROM ecrm_campaign_participant cp
-                     JOIN res_partner p ON p.id = cp.partner_id WHERE cp.id IN %(ids)s""",
-                reason=reason,
-                ids=tuple(self.ids),
-            )
-        )
-        return {pid: reason for pid, reason in self.env.cr.fetchall() if reason}

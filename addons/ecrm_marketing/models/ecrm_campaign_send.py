@@ -6,10 +6,11 @@ from odoo.tools import SQL
 class EcrmCampaignSend(models.Model):
     """One step of a campaign for one customer: sent (queued) or skipped, with a reason.
 
-    The unique index on (campaign, step, customer) is the exactly-once guarantee: rows are
-    inserted with ``ON CONFLICT DO NOTHING`` in the transaction that queues the message, so a
-    re-run, or a crash before the commit, never sends a step twice and never skips one.
-    Append-only: rows are never changed by users nor deleted.
+    The unique index on (participant, step) is the exactly-once guarantee: a participation is
+    one (campaign, customer, occurrence), so a step is sent at most once per (campaign, step,
+    customer, occurrence). Rows are inserted with ``ON CONFLICT DO NOTHING`` in the transaction
+    that queues the message, so a re-run, or a crash before the commit, never sends a step twice
+    and never skips one. Append-only: rows are never changed by users nor deleted.
     """
 
     _name = "ecrm.campaign.send"
@@ -21,7 +22,7 @@ class EcrmCampaignSend(models.Model):
     step_id = fields.Many2one("ecrm.campaign.step", required=True, ondelete="cascade", index=True)
     variant_id = fields.Many2one("ecrm.campaign.variant", ondelete="set null", index="btree_not_null")
     partner_id = fields.Many2one("res.partner", "Customer", required=True, ondelete="cascade")
-    participant_id = fields.Many2one("ecrm.campaign.participant", ondelete="cascade", index=True)
+    participant_id = fields.Many2one("ecrm.campaign.participant", required=True, ondelete="cascade", index=True)
     company_id = fields.Many2one("res.company", required=True, index=True)
     channel = fields.Selection([("email", "Email"), ("sms", "SMS"), ("webhook", "Webhook")], required=True)
     state = fields.Selection([("sent", "Sent"), ("skipped", "Skipped")], required=True)
@@ -41,10 +42,10 @@ class EcrmCampaignSend(models.Model):
     mail_mail_id = fields.Integer("Email ID", help="mail.mail id (the email is deleted once sent).")
     mailing_trace_id = fields.Many2one("mailing.trace", "Trace", ondelete="set null", index="btree_not_null")
     sms_id_int = fields.Integer("SMS ID")
-    trace_status = fields.Selection(related="mailing_trace_id.trace_status", string="Email Status")
+    trace_status = fields.Selection(related="mailing_trace_id.trace_status", string="Delivery Status")
 
-    _step_partner_unique = models.UniqueIndex(
-        "(campaign_id, step_id, partner_id)", "A campaign step is sent to a customer at most once."
+    _participant_step_unique = models.UniqueIndex(
+        "(participant_id, step_id)", "A campaign step is sent at most once per customer and occurrence."
     )
     _partner_date_index = models.Index("(partner_id, date)")
 
@@ -68,12 +69,13 @@ class EcrmCampaignSend(models.Model):
                 INSERT INTO ecrm_campaign_send
                     (campaign_id, step_id, partner_id, participant_id, variant_id, company_id, channel,
                      state, reason, date, create_uid, create_date, write_uid, write_date)
-                SELECT %(campaign)s, %(step)s, u.partner_id, u.participant_id, NULLIF(u.variant_id, 0),
+                SELECT cp.campaign_id, %(step)s, cp.partner_id, cp.id, NULLIF(u.variant_id, 0),
                        %(company)s, %(channel)s, u.state, NULLIF(u.reason, ''), %(now)s,
                        %(uid)s, %(now)s, %(uid)s, %(now)s
-                  FROM unnest(%(partners)s::int[], %(participants)s::int[], %(variants)s::int[],
-                              %(states)s::varchar[], %(reasons)s::varchar[])
-                       AS u(partner_id, participant_id, variant_id, state, reason)
+                  FROM unnest(%(participants)s::int[], %(variants)s::int[], %(states)s::varchar[],
+                              %(reasons)s::varchar[]) WITH ORDINALITY AS u(participant_id, variant_id, state, reason, ord)
+                  JOIN ecrm_campaign_participant cp ON cp.id = u.participant_id AND cp.campaign_id = %(campaign)s
+              ORDER BY u.ord
                 ON CONFLICT DO NOTHING
                 RETURNING id
                 """,
@@ -83,7 +85,6 @@ class EcrmCampaignSend(models.Model):
                 channel=step.channel,
                 now=now,
                 uid=self.env.uid,
-                partners=[p.partner_id.id for p, _v, _s, _r in rows],
                 participants=[p.id for p, _v, _s, _r in rows],
                 variants=[v.id or 0 for _p, v, _s, _r in rows],
                 states=[s for _p, _v, s, _r in rows],
@@ -99,12 +100,24 @@ class EcrmCampaignSend(models.Model):
         Orders are attributed to the last message (state sent, any campaign) the customer got
         before ordering, within that message's campaign attribution window (last touch).
 
+        Engagement comes from the message's ``mailing.trace`` (email and SMS alike): delivered is a
+        trace sent (email accepted by the mail server; SMS delivered, per the provider's delivery
+        report), bounced a bounce, failed an error or a cancellation before sending; unsubscribed
+        counts the customers blacklisted (email, or number for an SMS) after the message.
+
         :return: list of dicts: the groupby columns, sent, skipped, delivered, opened, clicked,
-            bounced, unsubscribed, converted, orders, revenue, conversion_rate, unsubscribe_rate
+            bounced, failed, unsubscribed, converted, orders, revenue, conversion_rate, unsubscribe_rate
         """
         if not campaigns:
             return []
-        for model in ("ecrm.campaign.send", "mailing.trace", "sale.order", "mail.blacklist", "res.partner"):
+        for model in (
+            "ecrm.campaign.send",
+            "mailing.trace",
+            "sale.order",
+            "mail.blacklist",
+            "phone.blacklist",
+            "res.partner",
+        ):
             self.env[model].flush_model()
         columns = SQL(", ").join(SQL.identifier("s", col) for col in groupby)
         step_filter = SQL("AND s.step_id IN %s", tuple(steps.ids)) if steps else SQL()
@@ -123,9 +136,14 @@ class EcrmCampaignSend(models.Model):
                            AS opened,
                        COUNT(t.id) FILTER (WHERE t.links_click_datetime IS NOT NULL) AS clicked,
                        COUNT(t.id) FILTER (WHERE t.trace_status = 'bounce') AS bounced,
-                       COUNT(*) FILTER (WHERE s.state = 'sent' AND EXISTS (
-                           SELECT 1 FROM mail_blacklist bl WHERE bl.email = p.email_normalized AND bl.active
-                              AND bl.create_date >= s.date)) AS unsubscribed,
+                       COUNT(t.id) FILTER (WHERE t.trace_status IN ('error', 'cancel')) AS failed,
+                       COUNT(*) FILTER (WHERE s.state = 'sent' AND (
+                           (s.channel != 'sms' AND EXISTS (
+                               SELECT 1 FROM mail_blacklist bl WHERE bl.email = p.email_normalized AND bl.active
+                                  AND bl.create_date >= s.date))
+                           OR (s.channel = 'sms' AND EXISTS (
+                               SELECT 1 FROM phone_blacklist pbl WHERE pbl.number = p.phone_sanitized AND pbl.active
+                                  AND pbl.create_date >= s.date)))) AS unsubscribed,
                        COUNT(ps.send_id) AS converted,
                        COALESCE(SUM(ps.orders), 0)::int AS orders,
                        COALESCE(SUM(ps.revenue), 0.0) AS revenue
@@ -150,6 +168,17 @@ class EcrmCampaignSend(models.Model):
             row["unsubscribe_rate"] = 100.0 * row["unsubscribed"] / sent if sent else 0.0
             result.append(row)
         return result
+
+    @api.model
+    def _get_counters(self, records, column):
+        """{record id: kpis} of ``ecrm.campaign.step`` or ``ecrm.campaign.variant`` records (``column``
+        is ``step_id`` or ``variant_id``), for their statistics fields."""
+        records = records.filtered("id")
+        steps = records if column == "step_id" else records.step_id
+        if not records:
+            return {}
+        rows = self._get_kpis(steps.campaign_id, [column], steps=steps)
+        return {row[column]: row for row in rows if row[column] in records.ids}
 
     @api.model
     def _attribution_sql(self, campaign_ids_sql=None):

@@ -1,5 +1,8 @@
 import logging
+import re
+import uuid
 from datetime import timedelta
+from html import unescape
 
 import lxml.html
 from markupsafe import Markup
@@ -7,7 +10,7 @@ from markupsafe import Markup
 from odoo import api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
-from odoo.tools.mail import URL_SKIP_PROTOCOL_REGEX, is_html_empty
+from odoo.tools.mail import TEXT_URL_REGEX, URL_SKIP_PROTOCOL_REGEX, is_html_empty
 
 from odoo.addons.link_tracker.tools.html import find_links_with_urls_and_labels
 
@@ -47,8 +50,8 @@ class EcrmCampaignStep(models.Model):
             ("none", "Always"),
             ("opened", "Opened the previous email"),
             ("not_opened", "Did not open the previous email"),
-            ("clicked", "Clicked in the previous email"),
-            ("not_clicked", "Did not click in the previous email"),
+            ("clicked", "Clicked in the previous message"),
+            ("not_clicked", "Did not click in the previous message"),
             ("ordered", "Ordered since the previous step"),
             ("not_ordered", "Did not order since the previous step"),
         ],
@@ -68,17 +71,25 @@ class EcrmCampaignStep(models.Model):
     winner_variant_id = fields.Many2one("ecrm.campaign.variant", "Winner", readonly=True, copy=False)
     winner_date = fields.Datetime(readonly=True, copy=False)
     mailing_id = fields.Many2one("mailing.mailing", readonly=True, copy=False, ondelete="set null")
-    send_count = fields.Integer("Sent", compute="_compute_send_count")
+    send_count = fields.Integer("Sent", compute="_compute_statistics")
+    delivered_count = fields.Integer("Delivered", compute="_compute_statistics")
+    opened_count = fields.Integer("Opened", compute="_compute_statistics")
+    clicked_count = fields.Integer("Clicked", compute="_compute_statistics")
+    bounced_count = fields.Integer("Bounced", compute="_compute_statistics")
+    failed_count = fields.Integer("Failed", compute="_compute_statistics")
 
     _delay_positive = models.Constraint("CHECK (delay >= 0)", "A step delay cannot be negative.")
 
-    def _compute_send_count(self):
-        groups = self.env["ecrm.campaign.send"]._read_group(
-            [("step_id", "in", self.ids), ("state", "=", "sent")], ["step_id"], ["__count"]
-        )
-        counts = {step.id: count for step, count in groups}
+    def _compute_statistics(self):
+        counters = self.env["ecrm.campaign.send"]._get_counters(self, "step_id")
         for step in self:
-            step.send_count = counts.get(step.id, 0)
+            kpis = counters.get(step.id) or {}
+            step.send_count = kpis.get("sent", 0)
+            step.delivered_count = kpis.get("delivered", 0)
+            step.opened_count = kpis.get("opened", 0)
+            step.clicked_count = kpis.get("clicked", 0)
+            step.bounced_count = kpis.get("bounced", 0)
+            step.failed_count = kpis.get("failed", 0)
 
     @api.constrains("mail_template_id", "sms_template_id", "webhook_url", "channel")
     def _check_content(self):
@@ -143,37 +154,58 @@ class EcrmCampaignStep(models.Model):
     # ------------------------------------------------------------------
 
     def _ensure_mailings(self):
-        """Create the ``mailing.mailing`` records carrying traces, unsubscribe and link tracking."""
+        """Create the ``mailing.mailing`` records carrying traces, unsubscribe and link tracking.
+
+        One per email or SMS step (one per A/B variant): Odoo's mass mailing and SMS marketing
+        track what is sent with them (``mailing.trace``), exactly as for their own mailings.
+        """
         model_id = self.env["ir.model"]._get_id("res.partner")
-        medium = self.env.ref("utm.utm_medium_email", raise_if_not_found=False)
+        mediums = {
+            "email": self.env.ref("utm.utm_medium_email", raise_if_not_found=False),
+            "sms": self.env.ref("mass_mailing_sms.utm_medium_sms", raise_if_not_found=False),
+        }
         to_create = []
         owners = []
-        for step in self.filtered(lambda s: s.channel == "email"):
+        for step in self.filtered(lambda s: s.channel in ("email", "sms")):
             holders = step.variant_ids or step
             for holder in holders.filtered(lambda h: not h.mailing_id):
-                template = holder.mail_template_id
                 company = step.campaign_id.company_id
                 name = step.name if holder is step else f"{step.name} ({holder.name})"
-                to_create.append(
-                    {
-                        "name": f"{step.campaign_id.name} - {name}",
-                        "subject": template.subject or name,
-                        # fallback sender when the template has none (a mailing requires one)
-                        "email_from": company.email_formatted
-                        or self.env.user.email_formatted
-                        or company.catchall_formatted
-                        or company.name,
-                        "body_html": template.body_html,
-                        "mailing_model_id": model_id,
-                        "mailing_domain": "[('id', '=', 0)]",
-                        "campaign_id": step.campaign_id.utm_campaign_id.id,
-                        "medium_id": medium.id if medium else False,
-                        # 'done': the mailing is a carrier for traces, never sent by the mass mailing queue
-                        "state": "done",
-                        "sent_date": fields.Datetime.now(),
-                        "keep_archives": False,
-                    }
-                )
+                values = {
+                    "name": f"{step.campaign_id.name} - {name}",
+                    "mailing_model_id": model_id,
+                    "mailing_domain": "[('id', '=', 0)]",
+                    "campaign_id": step.campaign_id.utm_campaign_id.id,
+                    "medium_id": mediums[step.channel].id if mediums[step.channel] else False,
+                    # 'done': the mailing is a carrier for traces, never sent by the mass mailing queue
+                    "state": "done",
+                    "sent_date": fields.Datetime.now(),
+                    "keep_archives": False,
+                }
+                if step.channel == "email":
+                    template = holder.mail_template_id
+                    values.update(
+                        {
+                            "subject": template.subject or name,
+                            # fallback sender when the template has none (a mailing requires one)
+                            "email_from": company.email_formatted
+                            or self.env.user.email_formatted
+                            or company.catchall_formatted
+                            or company.name,
+                            "body_html": template.body_html,
+                        }
+                    )
+                else:
+                    values.update(
+                        {
+                            "mailing_type": "sms",
+                            "subject": name,
+                            "sms_template_id": holder.sms_template_id.id,
+                            "body_plaintext": holder.sms_template_id.body,
+                            "sms_allow_unsubscribe": True,
+                        }
+                    )
+                to_create.append(values)
                 owners.append(holder)
         if to_create:
             # sudo: the campaign manager creates the technical carriers, whatever their mass mailing rights
@@ -268,6 +300,74 @@ class EcrmCampaignStep(models.Model):
     # ------------------------------------------------------------------
     # sending
     # ------------------------------------------------------------------
+
+    def _get_unreachable(self, participants):
+        """The send-time reachability check of this step: {participant id: reason} of who cannot get it.
+
+        The one gate every message of a campaign passes just before it is queued (conditions and
+        the frequency cap are applied before): for this step's channel, the customer needs an
+        address (``no_email`` / ``no_phone``), the address must not be blacklisted (Odoo's
+        ``mail.blacklist`` / ``phone.blacklist``: ``blacklisted``) nor opted out of one of the
+        campaign's subscription lists (``opted_out``), and the customer must have given their
+        marketing consent when the campaign requires it (``no_consent``). The participants left out
+        of the result are sent the step; the others get a skipped message with the reason.
+
+        :param participants: ``ecrm.campaign.participant`` records at this step
+        :return: {participant id: reason} (a ``reason`` of ``ecrm.campaign.send``)
+        """
+        self.ensure_one()
+        if not participants:
+            return {}
+        for model in ("res.partner", "mail.blacklist", "phone.blacklist", "mailing.subscription", "mailing.contact"):
+            self.env[model].flush_model()
+        campaign = self.campaign_id
+        no_consent = SQL(
+            "WHEN %(consent)s AND NOT COALESCE(p.ecrm_marketing_consent, FALSE) THEN 'no_consent'",
+            consent=campaign.require_consent,
+        )
+        if self.channel == "email":
+            reason = SQL(
+                """CASE WHEN p.email_normalized IS NULL THEN 'no_email'
+                        WHEN EXISTS (SELECT 1 FROM mail_blacklist bl WHERE bl.email = p.email_normalized AND bl.active)
+                             THEN 'blacklisted'
+                        WHEN EXISTS (SELECT 1 FROM mailing_subscription ms
+                                       JOIN mailing_contact mc ON mc.id = ms.contact_id
+                                       JOIN ecrm_campaign_mailing_list_rel rel
+                                         ON rel.mailing_list_id = ms.list_id AND rel.ecrm_campaign_id = %(campaign)s
+                                      WHERE ms.opt_out AND mc.email_normalized = p.email_normalized)
+                             THEN 'opted_out'
+                        %(no_consent)s
+                   END""",
+                campaign=campaign.id,
+                no_consent=no_consent,
+            )
+        elif self.channel == "sms":
+            reason = SQL(
+                """CASE WHEN p.phone_sanitized IS NULL THEN 'no_phone'
+                        WHEN EXISTS (SELECT 1 FROM phone_blacklist bl WHERE bl.number = p.phone_sanitized AND bl.active)
+                             THEN 'blacklisted'
+                        WHEN EXISTS (SELECT 1 FROM mailing_subscription ms
+                                       JOIN mailing_contact mc ON mc.id = ms.contact_id
+                                       JOIN ecrm_campaign_mailing_list_rel rel
+                                         ON rel.mailing_list_id = ms.list_id AND rel.ecrm_campaign_id = %(campaign)s
+                                      WHERE ms.opt_out AND mc.phone_sanitized = p.phone_sanitized)
+                             THEN 'opted_out'
+                        %(no_consent)s
+                   END""",
+                campaign=campaign.id,
+                no_consent=no_consent,
+            )
+        else:  # webhook: the gateway has its own addresses, consent still applies
+            reason = SQL("CASE %s END", no_consent)
+        self.env.cr.execute(
+            SQL(
+                """SELECT cp.id, %(reason)s FROM ecrm_campaign_participant cp
+                     JOIN res_partner p ON p.id = cp.partner_id WHERE cp.id IN %(ids)s""",
+                reason=reason,
+                ids=tuple(participants.ids),
+            )
+        )
+        return {pid: reason for pid, reason in self.env.cr.fetchall() if reason}
 
     def _queue_emails(self, sends, variant, render_helper):
         """Render and queue the emails of ``sends`` (``ecrm.campaign.send`` rows just inserted).
@@ -403,30 +503,123 @@ class EcrmCampaignStep(models.Model):
         return result
 
     def _queue_sms(self, sends, variant, render_helper):
-        """Render and queue the SMS of ``sends`` in Odoo's ``sms.sms`` queue."""
+        """Render and queue the SMS of ``sends`` in Odoo's ``sms.sms`` queue, tracked like SMS marketing.
+
+        Each SMS carries the step mailing, a ``mailing.trace`` (type sms) and an ``sms.tracker`` on
+        its uuid, so that IAP's answers and delivery reports (``/sms/status``) set the trace to
+        ``pending`` (accepted by the provider), ``sent`` (delivered), ``bounce`` or ``error``; links are shortened by
+        link_tracker and end in ``/s/<sms id>`` so that a click is recorded on the trace; a STOP link
+        (SMS marketing's unsubscribe page, which blacklists the number) ends every message.
+        """
         self.ensure_one()
-        template = (variant or self).sms_template_id
-        partner_ids = sends.mapped("partner_id").ids
-        bodies = template._render_field("body", partner_ids, compute_lang=True, add_context={"ecrm": render_helper})
-        # sudo: sms.sms is a technical queue
-        sms = (
-            self.env["sms.sms"]
-            .sudo()
-            .create(
-                [
-                    {
-                        "partner_id": send.partner_id.id,
-                        "number": send.partner_id.phone_sanitized,
-                        "body": bodies[send.partner_id.id],
-                        "state": "outgoing",
-                    }
-                    for send in sends
-                ]
+        holder = variant or self
+        template = holder.sms_template_id
+        mailing = holder.mailing_id
+        if not mailing:
+            self._ensure_mailings()
+            mailing = holder.mailing_id
+        partners = sends.mapped("partner_id")
+        partners.fetch(["lang", "phone_sanitized"])
+        bodies = template._render_field("body", partners.ids, compute_lang=True, add_context={"ecrm": render_helper})
+        bodies = self._shorten_links_text_batch(bodies, mailing._get_link_tracker_values())
+        Trace = self.env["mailing.trace"]
+        Composer = self.env["sms.composer"]
+        base_url = mailing.get_base_url()
+        composers = {}  # lang -> composer in that language, for the translated STOP text
+        vals_list = []
+        for send in sends:
+            partner = send.partner_id
+            sms_uuid = uuid.uuid4().hex
+            code = Trace._get_random_code()
+            lang = partner.lang or "en_US"
+            if lang not in composers:
+                composers[lang] = Composer.with_context(lang=lang)
+            stop = composers[lang]._get_unsubscribe_info(f"{base_url}/sms/{mailing.id}/{code}")
+            vals_list.append(
+                {
+                    "partner_id": partner.id,
+                    "number": partner.phone_sanitized,
+                    "body": f"{bodies[partner.id] or ''}\n{stop}",
+                    "state": "outgoing",
+                    "uuid": sms_uuid,
+                    "mailing_id": mailing.id,
+                    "mailing_trace_ids": [
+                        (
+                            0,
+                            0,
+                            {
+                                "trace_type": "sms",
+                                "mass_mailing_id": mailing.id,
+                                "model": "res.partner",
+                                "res_id": partner.id,
+                                "sms_code": code,
+                                "sms_number": partner.phone_sanitized,
+                                "sms_tracker_ids": [(0, 0, {"sms_uuid": sms_uuid})],
+                            },
+                        )
+                    ],
+                }
+            )
+        # sudo: sms.sms is a technical queue, as in the SMS composer's mass mode
+        sms = self.env["sms.sms"].sudo().create(vals_list)
+        # tracked links need the SMS id (/r/<code>/s/<sms id>): rewrite the bodies in one statement
+        bodies = sms._update_body_short_links()
+        self.env.cr.execute(
+            SQL(
+                """UPDATE sms_sms s SET body = u.body
+                     FROM unnest(%(ids)s::int[], %(bodies)s::text[]) AS u(id, body)
+                    WHERE s.id = u.id AND s.body IS DISTINCT FROM u.body""",
+                ids=sms.ids,
+                bodies=[bodies[record.id] for record in sms],
             )
         )
-        for send, record in zip(sends, sms):
-            send.sms_id_int = record.id
+        sms.invalidate_recordset(["body", "mailing_trace_ids"])
+        # (the traces hang on the integer sms_id_int: the ORM does not cache them at creation)
+        traces = self.env["mailing.trace"].search_fetch([("sms_id_int", "in", sms.ids)], ["sms_id_int"])
+        trace_by_sms = {trace.sms_id_int: trace.id for trace in traces}
+        self.env.cr.execute(
+            SQL(
+                """UPDATE ecrm_campaign_send s
+                      SET sms_id_int = u.sms_id, mailing_trace_id = u.trace_id
+                     FROM unnest(%(sends)s::int[], %(sms)s::int[], %(traces)s::int[]) AS u(send_id, sms_id, trace_id)
+                    WHERE s.id = u.send_id""",
+                sends=sends.ids,
+                sms=sms.ids,
+                traces=[trace_by_sms[record.id] for record in sms],
+            )
+        )
+        sends.invalidate_recordset(["sms_id_int", "mailing_trace_id"])
         return sms
+
+    @api.model
+    def _shorten_links_text_batch(self, bodies, link_tracker_vals):
+        """Replace the links of the text ``bodies`` ({key: text}) by link_tracker short URLs, in one lookup.
+
+        Same links as ``mail.render.mixin._shorten_links_text`` (short links and the SMS unsubscribe
+        page are kept), with one ``link.tracker.search_or_create`` for the whole batch.
+        """
+        base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url")
+        skip = (base_url + "/r/", base_url + "/sms/")
+        urls = {}
+        for body in bodies.values():
+            for url in set(re.findall(TEXT_URL_REGEX, body or "")):
+                if not url.startswith(skip):
+                    urls.setdefault(url, None)
+        if not urls:
+            return bodies
+        # the title is the URL: no fetching of the page from the sending job
+        trackers = self.env["link.tracker"].search_or_create(
+            [dict(link_tracker_vals, url=unescape(url), title=unescape(url)) for url in urls]
+        )
+        short = {url: tracker.short_url for url, tracker in zip(urls, trackers) if tracker.short_url}
+        result = {}
+        for key, body in bodies.items():
+            for url in set(re.findall(TEXT_URL_REGEX, body or "")):
+                if url in short:
+                    # only this link, not the start of a longer one
+                    body = re.sub(re.escape(url) + r"(?![\w@:%.+&~#=/-])", short[url], body)
+            result[key] = body
+        return result
 
     def _queue_webhooks(self, sends, variant, render_helper):
         """Queue one webhook POST per send; ``ecrm.campaign.webhook._cron_send`` delivers them."""

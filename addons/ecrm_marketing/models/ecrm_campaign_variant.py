@@ -23,10 +23,27 @@ class EcrmCampaignVariant(models.Model):
     )
     mailing_id = fields.Many2one("mailing.mailing", readonly=True, copy=False, ondelete="set null")
     is_winner = fields.Boolean(compute="_compute_is_winner")
+    send_count = fields.Integer("Sent", compute="_compute_statistics")
+    delivered_count = fields.Integer("Delivered", compute="_compute_statistics")
+    opened_count = fields.Integer("Opened", compute="_compute_statistics")
+    clicked_count = fields.Integer("Clicked", compute="_compute_statistics")
+    bounced_count = fields.Integer("Bounced", compute="_compute_statistics")
+    failed_count = fields.Integer("Failed", compute="_compute_statistics")
 
     _split_range = models.Constraint(
         "CHECK (split_percent > 0 AND split_percent <= 100)", "A variant split must be between 1 and 100%."
     )
+
+    def _compute_statistics(self):
+        counters = self.env["ecrm.campaign.send"]._get_counters(self, "variant_id")
+        for variant in self:
+            kpis = counters.get(variant.id) or {}
+            variant.send_count = kpis.get("sent", 0)
+            variant.delivered_count = kpis.get("delivered", 0)
+            variant.opened_count = kpis.get("opened", 0)
+            variant.clicked_count = kpis.get("clicked", 0)
+            variant.bounced_count = kpis.get("bounced", 0)
+            variant.failed_count = kpis.get("failed", 0)
 
     def _compute_is_winner(self):
         for variant in self:

@@ -4,6 +4,8 @@ from odoo import fields, models
 class ResPartner(models.Model):
     _inherit = "res.partner"
 
+    # also defined by ecrm_loyalty (birthday bonus): the same column, whichever addon is installed
+    ecrm_birthday = fields.Date("Birthday")
     ecrm_marketing_consent = fields.Boolean(
         "Marketing Consent",
         help="The customer agreed to receive marketing messages (required by campaigns that ask for consent).",

@@ -6,3 +6,5 @@ from . import test_measurement
 from . import test_tour
 from . import test_consent_gate
 from . import test_privacy
+from . import test_reentry
+from . import test_sms_tracking

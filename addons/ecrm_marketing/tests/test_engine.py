@@ -146,7 +146,7 @@ class TestCampaignEngine(EcrmMarketingCase):
         with self.at("2026-03-04 15:00:00"):
             self.run_engine(campaign)
         sms = self.env["sms.sms"].sudo().search([("partner_id", "=", customer.id)])
-        self.assertEqual(sms.body, "Hi Customer 0")
+        self.assertTrue(sms.body.startswith("Hi Customer 0\nSTOP SMS: "))
         self.assertEqual(sms.number, customer.phone_sanitized)
         self.assertEqual(participant.state, "done")
         self.assertEqual(len(self.sends(campaign, state="sent")), 3)
@@ -246,6 +246,35 @@ class TestCampaignEngine(EcrmMarketingCase):
         self.assertEqual(self.sends(campaign, step_id=third.id, partner_id=reader.id).reason, "condition")
         # the other customer got no second email, hence no click in it
         self.assertEqual(self.sends(campaign, step_id=third.id, partner_id=other.id).state, "sent")
+
+    def test_condition_ordered_and_not_ordered(self):
+        product = self.env["product.product"].create({"name": "Mug", "list_price": 10})
+        campaign = self.create_campaign(
+            steps=[
+                {"name": "First", "mail_template_id": self.template.id},
+                {"name": "Thanks", "mail_template_id": self.template_b.id, "condition": "ordered", "delay": 2},
+                {"name": "Nudge", "mail_template_id": self.template_b.id, "condition": "not_ordered", "delay": 2},
+            ]
+        )
+        buyer, other = self.customers[:2]
+        first, thanks, nudge = campaign.step_ids.sorted("sequence")
+        with self.at("2026-03-02 10:00:00"):
+            campaign.action_activate()
+            campaign.action_enrol((buyer | other).ids)
+            self.run_engine(campaign)
+        with self.at("2026-03-03 10:00:00"):
+            order = self.env["sale.order"].create(
+                {"partner_id": buyer.id, "order_line": [(0, 0, {"product_id": product.id})]}
+            )
+            order.action_confirm()
+        with self.at("2026-03-04 10:00:00"):
+            self.run_engine(campaign)  # "Thanks": ordered since the first email
+        self.assertEqual(self.sends(campaign, step_id=thanks.id, partner_id=buyer.id).state, "sent")
+        self.assertEqual(self.sends(campaign, step_id=thanks.id, partner_id=other.id).reason, "condition")
+        with self.at("2026-03-06 10:00:00"):
+            self.run_engine(campaign)  # "Nudge": nobody ordered since "Thanks"
+        self.assertEqual(self.sends(campaign, step_id=nudge.id).mapped("state"), ["sent", "sent"])
+        self.assertEqual(len(self.sends(campaign, step_id=first.id)), 2)
 
     def test_frequency_cap_across_campaigns(self):
         customer = self.customers[0]
