@@ -99,6 +99,7 @@ def test_reentry_policy_over_rpc(rpc):
     assert campaign["reentry"] == "occurrence"  # the default of the manual trigger
     rpc.execute("ecrm.campaign", "action_activate", [campaign_id])
     partner_id = rpc.execute("res.partner", "create", {"name": "RPC promo fan", "email": "rpc.promo@example.com"})
+    rpc.execute("res.partner", "ecrm_set_consent", [partner_id], "email", True, proof="Newsletter form")
     assert len(rpc.execute("ecrm.campaign", "action_enrol", [campaign_id], [partner_id], "promo:spring")) == 1
     assert rpc.execute("ecrm.campaign", "action_enrol", [campaign_id], [partner_id], "promo:spring") == []
     assert len(rpc.execute("ecrm.campaign", "action_enrol", [campaign_id], [partner_id], "promo:summer")) == 1
@@ -139,6 +140,7 @@ def test_sms_step_over_rpc(rpc):
     )
     rpc.execute("ecrm.campaign", "action_activate", [campaign_id])
     partner_id = rpc.execute("res.partner", "create", {"name": "RPC texter", "phone": "+32 470 99 99 99"})
+    rpc.execute("res.partner", "ecrm_set_consent", [partner_id], "sms", True, proof="Checkout checkbox")
     rpc.execute("ecrm.campaign", "action_enrol", [campaign_id], [partner_id])
     rpc.execute("ecrm.campaign", "action_run", [campaign_id])
     [send] = rpc.execute(

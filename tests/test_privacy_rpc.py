@@ -39,6 +39,7 @@ SECTIONS = {
     "campaign_participations": "ecrm_marketing",
     "campaign_messages": "ecrm_marketing",
     "email_traces": "ecrm_marketing",
+    "sms_traces": "ecrm_marketing",
     "sms": "ecrm_marketing",
     "webhook_calls": "ecrm_marketing",
     "tickets": "ecrm_helpdesk",

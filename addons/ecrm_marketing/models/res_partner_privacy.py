@@ -9,8 +9,10 @@ PARTICIPANT_FIELDS = ["campaign_id", "state", "enrolled_date", "current_step_id"
 SEND_FIELDS = ["date", "campaign_id", "step_id", "variant_id", "channel", "state", "reason"]
 TRACE_FIELDS = [
     "mass_mailing_id",
+    "trace_type",
     "trace_status",
     "email",
+    "sms_number",
     "sent_datetime",
     "open_datetime",
     "reply_datetime",
@@ -74,7 +76,14 @@ class ResPartner(models.Model):
                     "rows": export_rows(participants, PARTICIPANT_FIELDS),
                 },
                 "campaign_messages": {"label": env._("Campaign Messages"), "rows": export_rows(sends, SEND_FIELDS)},
-                "email_traces": {"label": env._("Email Deliveries"), "rows": export_rows(traces, TRACE_FIELDS)},
+                "email_traces": {
+                    "label": env._("Email Deliveries"),
+                    "rows": export_rows(traces.filtered(lambda t: t.trace_type == "mail"), TRACE_FIELDS),
+                },
+                "sms_traces": {
+                    "label": env._("Text Message Deliveries"),
+                    "rows": export_rows(traces.filtered(lambda t: t.trace_type == "sms"), TRACE_FIELDS),
+                },
                 "webhook_calls": {"label": env._("Webhook Calls"), "rows": export_rows(webhooks, WEBHOOK_FIELDS)},
                 "sms": {"label": env._("Text Messages"), "rows": export_rows(sms, SMS_FIELDS)},
             }
@@ -105,7 +114,7 @@ class ResPartner(models.Model):
                 ("res_id", "in", partners.ids),
             ]
         )
-        set_columns(env["mailing.trace"], traces.ids, {"email": None})
+        set_columns(env["mailing.trace"], traces.ids, {"email": None, "sms_number": None})
         scrubber.scrub_columns(env["mailing.trace"], traces.ids, ["failure_reason"])
         webhooks = env["ecrm.campaign.webhook"].search([("send_id", "in", sends.ids)])
         set_columns(env["ecrm.campaign.webhook"], webhooks.ids, {"payload": "{}"})

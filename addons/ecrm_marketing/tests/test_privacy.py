@@ -42,8 +42,10 @@ class TestMarketingPrivacy(EcrmMarketingCase):
         )
         [trace] = sections["email_traces"]["rows"]
         self.assertEqual(trace["email"], EMAIL)
+        [sms_trace] = sections["sms_traces"]["rows"]
+        self.assertEqual(sms_trace["sms_number"], self.customer.phone_sanitized)
         [sms] = sections["sms"]["rows"]
-        self.assertEqual(sms["body"], f"Hi {NAME}")
+        self.assertTrue(sms["body"].startswith(f"Hi {NAME}\n"), "the text as sent, with its STOP link")
         [call] = sections["webhook_calls"]["rows"]
         self.assertEqual(call["payload"]["customer"]["email"], EMAIL)
 
@@ -55,8 +57,9 @@ class TestMarketingPrivacy(EcrmMarketingCase):
         self.assertEqual(find_in_database(self.env.cr, [NAME, EMAIL, PHONE, sanitized]), [])
         sends = self.sends(self.campaign)
         self.assertEqual(len(sends), 3, "the campaign statistics stay")
-        self.assertFalse(sends.mailing_trace_id.email)
-        self.assertEqual(sends.mailing_trace_id.trace_status, "outgoing")
+        traces = sends.mailing_trace_id
+        self.assertEqual(sorted(traces.mapped("trace_type")), ["mail", "sms"])
+        self.assertEqual(traces.mapped("email") + traces.mapped("sms_number"), [False] * 4)
         webhook = self.env["ecrm.campaign.webhook"].search([("send_id", "in", sends.ids)])
         self.assertEqual((webhook.payload, webhook.state), ({}, "failed"), "a call not sent yet is not sent any more")
         self.assertEqual(participant.partner_id, self.customer)

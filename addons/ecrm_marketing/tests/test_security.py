@@ -52,3 +52,25 @@ class TestMarketingSecurity(EcrmMarketingCase):
             send.with_user(self.marketing_manager).write({"state": "skipped"})
         with self.assertRaises(AccessError):
             campaign.with_user(self.marketing_user).action_stop()
+
+    def test_manager_runs_every_channel_now(self):
+        """A marketing manager's "Run now" sends email, SMS and webhook steps without an access error."""
+        campaign = self.create_campaign(
+            steps=[
+                {"name": "Mail", "mail_template_id": self.template.id},
+                {"name": "Text", "channel": "sms", "sms_template_id": self.sms_template.id},
+                {"name": "Push", "channel": "webhook", "webhook_url": "https://push.example.com/hook"},
+            ]
+        ).with_user(self.marketing_manager)
+        campaign.action_activate()
+        customers = self.customers[:2]
+        customers[0].phone = "+32 470 11 22 33"
+        customers[1].phone = "+32 470 44 55 66"
+        campaign.action_enrol(customers.ids)
+        for _step in range(3):
+            campaign.action_run()
+        sends = self.sends(campaign)
+        self.assertEqual(len(sends), 6)
+        self.assertEqual(set(sends.mapped("state")), {"sent"})
+        self.assertEqual(set(sends.mapped("channel")), {"email", "sms", "webhook"})
+        self.assertEqual(len(self.env["ecrm.campaign.webhook"].search([("send_id", "in", sends.ids)])), 2)

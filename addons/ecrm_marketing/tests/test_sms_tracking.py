@@ -6,7 +6,7 @@ from odoo.tools.mail import TEXT_URL_REGEX
 
 from odoo.addons.sms.tests.common import MockSMS
 
-from .common import EcrmMarketingCase
+from .common import CONSENT, EcrmMarketingCase
 
 BROWSER = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"}
 
@@ -205,7 +205,7 @@ class TestSmsTracking(MockSMS, EcrmMarketingCase):
     def test_sms_batch_query_count_does_not_grow_with_size(self):
         """The SMS send path is set-based: a batch of 30 participants costs about the queries of 3."""
         many = self.env["res.partner"].create(
-            [{"name": f"T {i}", "phone": f"+32 471 00 {i:02d} 00", "tz": "UTC"} for i in range(36)]
+            [{"name": f"T {i}", "phone": f"+32 471 00 {i:02d} 00", "tz": "UTC", **CONSENT} for i in range(36)]
         )
         steps = [{"name": "Text", "channel": "sms", "sms_template_id": self.sms_link_template.id}]
         warm, small, large = (self.create_campaign(name=name, steps=steps) for name in ("warm", "small", "large"))
