@@ -15,3 +15,4 @@ from . import test_analysis_kpi
 from . import test_analysis_cohort
 from . import test_analysis_trend
 from . import test_analysis_export
+from . import test_analysis_tour
