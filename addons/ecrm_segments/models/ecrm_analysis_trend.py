@@ -97,9 +97,12 @@ class EcrmAnalysisTrend(models.AbstractModel):
             in the order's company); ``False``: all customers
         :param float level: probability of the prediction intervals (0.5 to 0.99)
         :return: dict with ``grain``, ``periods`` (first day of each period), ``orders``,
-            ``revenue``, ``segments`` (list of {segment_id, name, orders, revenue}),
-            ``forecast``: {periods, orders: {mean, lower, upper, mape, holdout, seasonal,
-            level}, revenue: {...}}, ``currency``
+            ``revenue``, ``series`` ({orders, revenue} of the forecast customers: all or the
+            segment's), ``segments`` (list of {segment_id, name, orders, revenue}),
+            ``forecast``: {periods, known_periods, orders: {mean, lower, upper, mape, holdout,
+            seasonal, level}, revenue: {...}}, ``currency``. A last period that is not over
+            at ``date_to`` is shown but not learnt from (``known_periods`` excludes it) and
+            the forecast starts with it.
         :raise UserError: bad dates, grain, horizon or level
         """
         Kpi = self.env["ecrm.analysis.kpi"]
@@ -138,7 +141,10 @@ class EcrmAnalysisTrend(models.AbstractModel):
                 }
             )
         segments.sort(key=lambda s: -sum(s["revenue"]))
-        future = self._future_starts(periods[-1], grain, horizon)
+        # a last period that ends after date_to is not over: the model learns from whole periods only
+        known = len(periods) - (1 if self._future_starts(periods[-1], grain, 1)[0] - timedelta(days=1) > end else 0)
+        future = self._future_starts(periods[known - 1], grain, horizon) if known else []
+        fitted = series.iloc[:known]
         currency = Kpi._get_currency()
         return {
             "grain": grain,
@@ -153,8 +159,9 @@ class EcrmAnalysisTrend(models.AbstractModel):
             "segments": segments,
             "forecast": {
                 "periods": [fields.Date.to_string(p) for p in future],
-                "orders": forecast_series(series["orders"].to_numpy(), horizon, SEASONS[grain], level),
-                "revenue": forecast_series(series["revenue"].to_numpy(), horizon, SEASONS[grain], level),
+                "known_periods": known,
+                "orders": forecast_series(fitted["orders"].to_numpy(), horizon, SEASONS[grain], level),
+                "revenue": forecast_series(fitted["revenue"].to_numpy(), horizon, SEASONS[grain], level),
             },
             "currency": {"id": currency.id, "name": currency.name, "symbol": currency.symbol},
         }

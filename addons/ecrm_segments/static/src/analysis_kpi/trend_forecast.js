@@ -90,7 +90,13 @@ export class EcrmTrendForecast extends Component {
         const forecast = this.forecast;
         const labels = [...data.periods, ...data.forecast.periods];
         const pad = (values, before) => [...Array(before).fill(null), ...values];
-        const last = actual.length - 1;
+        // the forecast starts after the last whole period (a period not over yet is re-forecast)
+        const last = data.forecast.known_periods - 1;
+        const labelCount = Math.max(data.periods.length, last + 1 + data.forecast.periods.length);
+        labels.length = labelCount;
+        for (let i = 0; i < labelCount; i++) {
+            labels[i] = i <= last ? data.periods[i] : data.forecast.periods[i - last - 1];
+        }
         // the forecast lines start at the last known value so they join the actual line
         const join = (values) => (values.length ? [actual[last], ...values] : []);
         const datasets = [
