@@ -184,6 +184,7 @@ def main():
 
     config.parse_config(odoo_args(db), setup_logging=False)
     from bench_segments import generate
+
     from odoo import api
     from odoo.modules.registry import Registry
     from odoo.orm.utils import SUPERUSER_ID
@@ -198,8 +199,10 @@ def main():
                 start = time.perf_counter()
                 customers, orders, cancelled = generate(env, SIZES[args.size])
                 cr.commit()
-                say(f"generated {customers:,} customers, {orders:,} confirmed and {cancelled:,} cancelled orders "
-                    f"in {time.perf_counter() - start:.1f}s")
+                say(
+                    f"generated {customers:,} customers, {orders:,} confirmed and {cancelled:,} cancelled orders "
+                    f"in {time.perf_counter() - start:.1f}s"
+                )
                 env["ecrm.partner.score"]._recompute_company(company)
                 cr.commit()
             cr.execute("SELECT COUNT(*) FROM sale_order WHERE state = 'sale' AND company_id = %s", [company.id])
@@ -238,7 +241,9 @@ def main():
     print()
     print(f"ecrm_segments analytics benchmark, {db}: {n_customers:,} scored customers, {n_orders:,} confirmed orders")
     print(f"  KPI board floor: one SQL statement                 {kpi_floor_s:8.2f} s")
-    print(f"  KPI board (get_kpis, 90 days vs the 90 before)     {kpi_s:8.2f} s   ratio {kpi_ratio:5.2f}x (target <= 3x)")
+    print(
+        f"  KPI board (get_kpis, 90 days vs the 90 before)     {kpi_s:8.2f} s   ratio {kpi_ratio:5.2f}x (target <= 3x)"
+    )
     print(f"    figures equal to the floor's                     {'yes' if not kpi_diff else f'NO: {kpi_diff}'}")
     print(f"  cohort matrix floor: one SQL statement             {cohort_floor_s:8.2f} s")
     print(

@@ -130,7 +130,9 @@ class EcrmAnalysisCohort(models.AbstractModel):
 
     @api.model
     def _next_month(self, month):
-        return month.replace(year=month.year + 1, month=1) if month.month == 12 else month.replace(month=month.month + 1)
+        return (
+            month.replace(year=month.year + 1, month=1) if month.month == 12 else month.replace(month=month.month + 1)
+        )
 
     @api.model
     def _members_sql(self, first, last, segment_ids, tag_ids, team_ids):

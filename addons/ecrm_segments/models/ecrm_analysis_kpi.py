@@ -168,9 +168,7 @@ class EcrmAnalysisKpi(models.AbstractModel):
         start = self._to_date(date_from, self.env._("start date"))
         end = self._to_date(date_to, self.env._("end date"))
         if start > end:
-            raise UserError(
-                self.env._("The start date %(start)s is after the end date %(end)s.", start=start, end=end)
-            )
+            raise UserError(self.env._("The start date %(start)s is after the end date %(end)s.", start=start, end=end))
         return start, end
 
     @api.model
@@ -315,7 +313,7 @@ class EcrmAnalysisKpi(models.AbstractModel):
             """,
             counted=self._counted_orders_sql(t0, factors=factors),
             per_partner=self._per_partner_sql(periods),
-            company_ids=list(c.id for c in factors),
+            company_ids=[c.id for c in factors],
             factors=list(factors.values()),
             segment_join=self._segment_join_sql(),
             f0=f0,

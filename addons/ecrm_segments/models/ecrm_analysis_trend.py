@@ -30,7 +30,7 @@ def forecast_series(values, horizon, season_length, level=0.95, holdout=None):
     """
     # statsmodels: the ETS state space model with its likelihood fit and analytic prediction
     # intervals is a proven method we would otherwise write by hand
-    from statsmodels.tsa.exponential_smoothing.ets import ETSModel  # noqa: PLC0415 heavy import, used here only
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
     series = np.asarray(values, dtype=float)
     n = len(series)
@@ -203,6 +203,6 @@ class EcrmAnalysisTrend(models.AbstractModel):
                 end=end,
             )
         )
-        return pd.DataFrame(
-            self.env.cr.fetchall(), columns=["period", "segment_id", "orders", "revenue"]
-        ).astype({"orders": int, "revenue": float, "segment_id": int})
+        return pd.DataFrame(self.env.cr.fetchall(), columns=["period", "segment_id", "orders", "revenue"]).astype(
+            {"orders": int, "revenue": float, "segment_id": int}
+        )

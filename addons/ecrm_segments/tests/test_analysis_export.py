@@ -72,9 +72,13 @@ class TestAnalysisExport(EcrmCase, AnalysisDataMixin):
     def test_cohort_workbook(self):
         sheets, charts = self.export("cohort", "2026-01-01", "2026-03-31")
         retention = sheets["Retention"]
-        self.assertEqual((retention["A2"], retention["B2"], retention["C2"], retention["D2"]), ("2026-01", 1.0, 1.0, 1.0))
+        self.assertEqual(
+            (retention["A2"], retention["B2"], retention["C2"], retention["D2"]), ("2026-01", 1.0, 1.0, 1.0)
+        )
         self.assertEqual(retention["E2"], 0.0)
-        self.assertEqual((retention["A3"], retention["B3"], retention["C3"], retention["D3"]), ("2026-02", 1.0, 1.0, 1.0))
+        self.assertEqual(
+            (retention["A3"], retention["B3"], retention["C3"], retention["D3"]), ("2026-02", 1.0, 1.0, 1.0)
+        )
         revenue = sheets["Revenue per customer"]
         self.assertEqual((revenue["C2"], revenue["D2"], revenue["C3"], revenue["D3"]), (100.0, 50.0, 200.0, 40.0))
         [chart] = charts.values()

@@ -67,9 +67,7 @@ class TestAnalysisKpi(TestSaleCommon, AnalysisDataMixin):
         cls.order_on(cls.fei, 120, "2026-03-25")
         cls.order_on(cls.gus, 500, "2026-03-08").action_cancel()
         cls.env["ecrm.partner.score"].recompute(company_ids=(cls.env.company | cls.company_2).ids)
-        cls.Kpi = cls.env["ecrm.analysis.kpi"].with_context(
-            allowed_company_ids=(cls.env.company | cls.company_2).ids
-        )
+        cls.Kpi = cls.env["ecrm.analysis.kpi"].with_context(allowed_company_ids=(cls.env.company | cls.company_2).ids)
 
     def board(self, Kpi=None, **kwargs):
         result = (self.Kpi if Kpi is None else Kpi).get_kpis("2026-03-01", "2026-03-31", **kwargs)
@@ -136,7 +134,9 @@ class TestAnalysisKpi(TestSaleCommon, AnalysisDataMixin):
         self.assertIsNone(kpis["active_customers"]["change"])
 
     def test_current_companies_only(self):
-        _result, kpis = self.board(Kpi=self.env["ecrm.analysis.kpi"].with_context(allowed_company_ids=self.env.company.ids))
+        _result, kpis = self.board(
+            Kpi=self.env["ecrm.analysis.kpi"].with_context(allowed_company_ids=self.env.company.ids)
+        )
         self.assertEqual((kpis["active_customers"]["value"], kpis["revenue"]["value"]), (3, 720.0))
         # seen from the EUR shop first: amounts in EUR
         Kpi = self.env["ecrm.analysis.kpi"].with_context(allowed_company_ids=[self.company_2.id, self.env.company.id])

@@ -47,7 +47,9 @@ class EcrmAnalysisKpiExport(models.TransientModel):
         }
 
     @api.model
-    def export_xlsx(self, analysis, date_from, date_to, grain="month", horizon=3, segment_ids=None, tag_ids=None, team_ids=None):
+    def export_xlsx(
+        self, analysis, date_from, date_to, grain="month", horizon=3, segment_ids=None, tag_ids=None, team_ids=None
+    ):
         """RPC: the XLSX of one analysis, with the parameters of its ``get_*`` method.
 
         :param str analysis: ``kpi``, ``cohort`` or ``trend``
@@ -75,7 +77,9 @@ class EcrmAnalysisKpiExport(models.TransientModel):
         self.ensure_one()
         if self.date_from and self.date_to and self.date_from > self.date_to:
             raise UserError(
-                self.env._("The start date %(start)s is after the end date %(end)s.", start=self.date_from, end=self.date_to)
+                self.env._(
+                    "The start date %(start)s is after the end date %(end)s.", start=self.date_from, end=self.date_to
+                )
             )
         output = io.BytesIO()
         workbook = xlsxwriter.Workbook(output, {"in_memory": True})
