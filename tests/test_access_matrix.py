@@ -27,6 +27,10 @@ RUN = os.getpid()  # logins and codes unique even on a database a previous sessi
 
 EXPECTED = """
 model                            user       manager    marketing  loyalty    agent      accountant portal     portal2    other_co
+ecrm.analysis.cohort             r---       r---       r---       r---       r---       r---       ----       ----       r---
+ecrm.analysis.kpi                r---       r---       r---       r---       r---       r---       ----       ----       r---
+ecrm.analysis.kpi.export         rwc-       rwc-       rwc-       rwc-       rwc-       rwc-       ----       ----       rwc-
+ecrm.analysis.trend              r---       r---       r---       r---       r---       r---       ----       ----       r---
 ecrm.audit.log                   ----       r---       ----       ----       ----       ----       ----       ----       ----
 ecrm.campaign                    ----       ----       r---       ----       ----       ----       ----       ----       ----
 ecrm.campaign.funnel             ----       ----       r---       ----       ----       ----       ----       ----       ----

@@ -7,7 +7,7 @@
     "website": "https://github.com/ecrm-odoo/ecrm",
     "license": "LGPL-3",
     "depends": ["sale_management", "mail", "portal", "phone_validation", "privacy_lookup"],
-    "external_dependencies": {"python": ["pandas", "xlsxwriter", "numpy", "scipy"]},
+    "external_dependencies": {"python": ["pandas", "xlsxwriter", "numpy", "scipy", "statsmodels"]},
     "data": [
         "security/ecrm_security.xml",
         "security/ir.model.access.csv",
@@ -31,6 +31,7 @@
         "wizard/ecrm_privacy_wizard_views.xml",
         "views/portal_privacy_templates.xml",
         "views/ecrm_privacy_menus.xml",
+        "views/ecrm_analysis_kpi_views.xml",
     ],
     "assets": {
         "web.assets_backend": [

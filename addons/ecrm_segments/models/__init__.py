@@ -17,3 +17,6 @@ from . import phone_blacklist
 from . import ecrm_config_audit
 from . import ecrm_segment_audit
 from . import ecrm_tag_rule_audit
+from . import ecrm_analysis_kpi
+from . import ecrm_analysis_cohort
+from . import ecrm_analysis_trend

@@ -278,28 +278,32 @@ class EcrmPartnerScore(models.Model):
         }
 
     @api.model
-    def _counted_orders_sql(self, company, config, today):
-        """SQL of the counted orders of ``company``: order_id, partner_id, order_date, amount, refunded.
+    def _counted_orders_sql(self, company, config, today, window=True):
+        """SQL of the counted orders of ``company``: partner_id, order_date, amount, refunded,
+        discounted, order_id, team_id.
 
         Confirmed orders (state ``sale``, optionally only locked ones, of the chosen teams,
         in the window) of the customer's commercial entity; amount = untaxed total in
         company currency (at the order's rate) minus the untaxed amount of posted credit
         notes linked to its lines. A fully refunded order no longer counts.
+
+        :param bool window: apply the scoring window of ``config`` (the analyses, which
+            choose their own periods, pass ``False``)
         """
         conditions = [SQL("so.company_id = %s", company.id), SQL("so.state = 'sale'")]
         if config.order_filter == "locked":
             conditions.append(SQL("so.locked"))
         if config.team_ids:
             conditions.append(SQL("so.team_id IN %s", tuple(config.team_ids.ids)))
-        if config.window_days:
+        if window and config.window_days:
             conditions.append(SQL("so.date_order >= %s", today - timedelta(days=config.window_days)))
         return SQL(
             """
             SELECT o.partner_id, o.order_date, o.amount - COALESCE(rf.refunded, 0) AS amount,
-                   COALESCE(rf.refunded, 0) AS refunded, o.discounted
+                   COALESCE(rf.refunded, 0) AS refunded, o.discounted, o.order_id, o.team_id
               FROM (
                     SELECT so.id AS order_id, cp.commercial_partner_id AS partner_id,
-                           so.date_order::date AS order_date, FALSE AS discounted,
+                           so.date_order::date AS order_date, FALSE AS discounted, so.team_id,
                            so.amount_untaxed / COALESCE(NULLIF(so.currency_rate, 0), 1.0) AS amount
                       FROM sale_order so
                       JOIN res_partner cp ON cp.id = so.partner_id

@@ -11,3 +11,8 @@ from . import test_consent
 from . import test_audit_log
 from . import test_privacy
 from . import test_privacy_portal
+from . import test_analysis_kpi
+from . import test_analysis_cohort
+from . import test_analysis_trend
+from . import test_analysis_export
+from . import test_analysis_tour
