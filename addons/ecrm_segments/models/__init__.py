@@ -17,3 +17,9 @@ from . import phone_blacklist
 from . import ecrm_config_audit
 from . import ecrm_segment_audit
 from . import ecrm_tag_rule_audit
+from . import ecrm_analysis_pair
+from . import ecrm_analysis_pair_run
+from . import ecrm_analysis_cluster_run
+from . import ecrm_analysis_cluster
+from . import ecrm_analysis_cluster_member
+from . import ecrm_analysis_cluster_partner
