@@ -94,10 +94,21 @@ def generate(env, customers, seed=42):
     copy_rows(
         cr,
         "res_partner",
-        ["id", "name", "complete_name", "active", "customer_rank", "supplier_rank", "type", "autopost_bills",
-         "commercial_partner_id"],  # fmt: skip
-        ((pid, f"Bench Customer {i}", f"Bench Customer {i}", "t", 1, 0, "contact", "ask", pid)
-         for i, pid in enumerate(partner_ids)),  # fmt: skip
+        [
+            "id",
+            "name",
+            "complete_name",
+            "active",
+            "customer_rank",
+            "supplier_rank",
+            "type",
+            "autopost_bills",
+            "commercial_partner_id",
+        ],  # fmt: skip
+        (
+            (pid, f"Bench Customer {i}", f"Bench Customer {i}", "t", 1, 0, "contact", "ask", pid)
+            for i, pid in enumerate(partner_ids)
+        ),  # fmt: skip
     )
     # behaviours: (orders mean, basket mean, discount probability, favourite category share)
     kinds = rng.integers(0, 4, customers)
@@ -117,11 +128,39 @@ def generate(env, customers, seed=42):
     copy_rows(
         cr,
         "sale_order",
-        ["id", "name", "state", "company_id", "partner_id", "partner_invoice_id", "partner_shipping_id", "date_order",
-         "amount_untaxed", "amount_total", "amount_tax", "currency_rate", "currency_id", "locked"],  # fmt: skip
+        [
+            "id",
+            "name",
+            "state",
+            "company_id",
+            "partner_id",
+            "partner_invoice_id",
+            "partner_shipping_id",
+            "date_order",
+            "amount_untaxed",
+            "amount_total",
+            "amount_tax",
+            "currency_rate",
+            "currency_id",
+            "locked",
+        ],  # fmt: skip
         (
-            (order_ids[i], f"PB{i}", "sale", company.id, partner_ids[owner[i]], partner_ids[owner[i]],
-             partner_ids[owner[i]], str(dates[i]).replace("T", " "), amounts[i], amounts[i], 0, 1.0, currency, "f")
+            (
+                order_ids[i],
+                f"PB{i}",
+                "sale",
+                company.id,
+                partner_ids[owner[i]],
+                partner_ids[owner[i]],
+                partner_ids[owner[i]],
+                str(dates[i]).replace("T", " "),
+                amounts[i],
+                amounts[i],
+                0,
+                1.0,
+                currency,
+                "f",
+            )
             for i in range(count)
         ),  # fmt: skip
     )
@@ -140,11 +179,31 @@ def generate(env, customers, seed=42):
     copy_rows(
         cr,
         "sale_order_line",
-        ["order_id", "name", "product_id", "product_uom_qty", "price_unit", "price_subtotal", "discount",
-         "customer_lead", "company_id", "currency_id"],  # fmt: skip
+        [
+            "order_id",
+            "name",
+            "product_id",
+            "product_uom_qty",
+            "price_unit",
+            "price_subtotal",
+            "discount",
+            "customer_lead",
+            "company_id",
+            "currency_id",
+        ],  # fmt: skip
         (
-            (order_ids[line_order[i]], "Bench line", product_ids[pick[i]], 1, price[i], price[i],
-             10 if discounted[line_order[i]] else 0, 0, company.id, currency)
+            (
+                order_ids[line_order[i]],
+                "Bench line",
+                product_ids[pick[i]],
+                1,
+                price[i],
+                price[i],
+                10 if discounted[line_order[i]] else 0,
+                0,
+                company.id,
+                currency,
+            )
             for i in range(len(line_order))
         ),  # fmt: skip
     )

@@ -204,3 +204,19 @@ class TestAnalysisCluster(EcrmCase):
         self.assertEqual(members.count("<row "), 31, "a header and one row per customer")
         action = run.action_export_xlsx()
         self.assertEqual(action["type"], "ir.actions.act_url")
+
+    def test_screens(self):
+        """eCRM users find both analyses under Analysis; the buttons open the customers and the chart."""
+        menus = ["ecrm_segments.menu_ecrm_analysis_cluster", "ecrm_segments.menu_ecrm_analysis_pair"]
+        self.assertEqual(self.visible_menu_xmlids(self.ecrm_user, menus), set(menus))
+        self.assertEqual(self.visible_menu_xmlids(self.plain_user, menus), set())
+        run = self.run_clusters()
+        members = run.action_open_members()
+        self.assertEqual(self.env["ecrm.analysis.cluster.member"].search_count(members["domain"]), 30)
+        cluster = run.line_ids[0]
+        cluster_members = cluster.action_open_members()
+        self.assertEqual(self.env["ecrm.analysis.cluster.member"].search_count(cluster_members["domain"]), cluster.size)
+        chart = run.action_open_chart()
+        self.assertEqual(chart["res_model"], "ecrm.analysis.cluster")
+        self.assertIn("graph", chart["view_mode"])
+        self.assertEqual(self.env["ecrm.analysis.cluster"].search(chart["domain"]), run.line_ids.sudo())

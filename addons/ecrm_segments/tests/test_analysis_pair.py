@@ -1,3 +1,7 @@
+import base64
+import io
+import zipfile
+
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import tagged
 
@@ -164,3 +168,20 @@ class TestAnalysisPair(EcrmCase):
         run.action_compute()
         self.assertEqual(run.pair_ids.mapped("product_a_id"), self.d)
         self.assertEqual(run.pair_count, 1)
+
+    def test_export_xlsx(self):
+        """The workbook lists the pairs with their figures and charts the lift."""
+        run = self.env["ecrm.analysis.pair.run"].create({"name": "Tea", "min_support": 0.15, "min_orders": 1})
+        run.action_compute()
+        book = zipfile.ZipFile(io.BytesIO(base64.b64decode(run.export_xlsx()["content"])))
+        strings = book.read("xl/sharedStrings.xml").decode()
+        for text in ("Teapot", "Tea", "Spade", "Seeds", "Tea things", "Teapot + Tea", "Spade + Seeds"):
+            self.assertIn(f">{text}<", strings)
+        sheet = book.read("xl/worksheets/sheet1.xml").decode()
+        # first pair: Teapot + Tea, 3 orders, support 0.3, lift 1.5 (columns E, H, K)
+        self.assertRegex(sheet, r'<c r="E2"[^>]*><v>3</v></c>')
+        self.assertRegex(sheet, r'<c r="H2"[^>]*><v>0.3</v></c>')
+        self.assertRegex(sheet, r'<c r="K2"[^>]*><v>1.5</v></c>')
+        chart = book.read("xl/charts/chart1.xml").decode()
+        self.assertIn("Pairs!$K$2:$K$3", chart)
+        self.assertIn("Pairs!$L$2:$L$3", chart)
