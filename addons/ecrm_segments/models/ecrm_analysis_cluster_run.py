@@ -7,6 +7,7 @@ import xlsxwriter
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
@@ -18,6 +19,9 @@ MAX_K = 12
 # customers drawn (fixed seed) to score each k: the silhouette is quadratic in the points
 SILHOUETTE_SAMPLE = 4000
 TOP_CATEGORIES = 3
+# k-means runs on one thread: Odoo serves requests with several worker processes, and
+# multi-threaded k-means on a busy machine slows down many times over (oversubscription)
+THREADS = 1
 # the per-customer features, in the order of the matrix columns (category shares follow)
 FEATURES = ["recency", "frequency", "monetary", "basket", "discount_share"]
 
@@ -305,11 +309,12 @@ class EcrmAnalysisClusterRun(models.Model):
             )
         matrix = self._standardise(raw)
         scores = {}
-        if self.k_mode == "manual":
-            k = self.k_manual
-        else:
-            k, scores = self._choose_k(matrix, self.seed)
-        model = KMeans(n_clusters=k, random_state=self.seed, n_init=10).fit(matrix)
+        with threadpool_limits(limits=THREADS):
+            if self.k_mode == "manual":
+                k = self.k_manual
+            else:
+                k, scores = self._choose_k(matrix, self.seed)
+            model = KMeans(n_clusters=k, random_state=self.seed, n_init=10).fit(matrix)
         labels = model.labels_
         # number the clusters by size (largest first), ties by their centre: stable across runs
         sizes = np.bincount(labels, minlength=k)
