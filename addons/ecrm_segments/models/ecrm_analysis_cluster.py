@@ -55,13 +55,12 @@ class EcrmAnalysisCluster(models.Model):
     def _describe(self):
         """Words for the features of the centre furthest from the average, strongest first."""
         self.ensure_one()
-        _ = self.env._
         words = {
-            "recency": (_("lapsed"), _("recent buyers")),
-            "frequency": (_("frequent"), _("one-off buyers")),
-            "monetary": (_("high spend"), _("low spend")),
-            "basket": (_("large baskets"), _("small baskets")),
-            "discount_share": (_("promotion-driven"), _("full-price buyers")),
+            "recency": (self.env._("lapsed"), self.env._("recent buyers")),
+            "frequency": (self.env._("frequent"), self.env._("one-off buyers")),
+            "monetary": (self.env._("high spend"), self.env._("low spend")),
+            "basket": (self.env._("large baskets"), self.env._("small baskets")),
+            "discount_share": (self.env._("promotion-driven"), self.env._("full-price buyers")),
         }
         notes = []
         for name, (high, low) in words.items():
@@ -72,11 +71,11 @@ class EcrmAnalysisCluster(models.Model):
             categ = self.run_id[f"categ_{index}_id"]
             z = self[f"z_categ_{index}"]
             if categ and z >= NOTABLE_Z:
-                notes.append((z, _("mostly %(category)s", category=categ.name)))
+                notes.append((z, self.env._("mostly %(category)s", category=categ.name)))
         if not notes:
-            return _("close to the average customer")
+            return self.env._("close to the average customer")
         notes.sort(key=lambda note: -note[0])
-        return _(", ").join(text for _z, text in notes[:WORDS_PER_CLUSTER])
+        return self.env._(", ").join(text for _z, text in notes[:WORDS_PER_CLUSTER])
 
     def action_open_members(self):
         """The customers of this cluster with their features."""

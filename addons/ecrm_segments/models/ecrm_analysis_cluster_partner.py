@@ -1,3 +1,5 @@
+# The clustering's link to customers is kept with the clustering code, apart from res_partner.py.
+# pylint: disable=consider-merging-classes-inherited
 from odoo import fields, models
 
 

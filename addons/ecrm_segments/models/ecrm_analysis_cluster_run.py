@@ -117,7 +117,6 @@ class EcrmAnalysisClusterRun(models.Model):
         :return: dict ``{file_name, content}`` (content: base64 XLSX)
         """
         self.ensure_one()
-        _ = self.env._
         clusters = self.line_ids.sorted("number")
         categories = [self[f"categ_{i}_id"] for i in (1, 2, 3) if self[f"categ_{i}_id"]]
         buffer = io.BytesIO()
@@ -126,12 +125,12 @@ class EcrmAnalysisClusterRun(models.Model):
         money = book.add_format({"num_format": "#,##0.00"})
         percent = book.add_format({"num_format": "0.0%"})
         number = book.add_format({"num_format": "0.0"})
-        sheet = book.add_worksheet(_("Clusters"))
+        sheet = book.add_worksheet(self.env._("Clusters"))
         headers = [
-            (_("Cluster"), None), (_("Description"), None), (_("Customers"), None), (_("Share of Customers"), percent),
-            (_("Days Since Last Order"), number), (_("Orders"), number), (_("Net Spend"), money),
-            (_("Average Basket"), money), (_("Discounted Orders"), percent),
-        ] + [(_("Spend in %(category)s", category=c.name), percent) for c in categories]  # fmt: skip
+            (self.env._("Cluster"), None), (self.env._("Description"), None), (self.env._("Customers"), None), (self.env._("Share of Customers"), percent),
+            (self.env._("Days Since Last Order"), number), (self.env._("Orders"), number), (self.env._("Net Spend"), money),
+            (self.env._("Average Basket"), money), (self.env._("Discounted Orders"), percent),
+        ] + [(self.env._("Spend in %(category)s", category=c.name), percent) for c in categories]  # fmt: skip
         for col, (title, fmt) in enumerate(headers):
             sheet.write(0, col, title, bold)
             sheet.set_column(col, col, 40 if col == 1 else 16, fmt)
@@ -145,18 +144,18 @@ class EcrmAnalysisClusterRun(models.Model):
             chart = book.add_chart({"type": "column"})
             chart.add_series(
                 {
-                    "name": _("Customers"),
+                    "name": self.env._("Customers"),
                     "categories": [sheet.name, 1, 0, len(clusters), 0],
                     "values": [sheet.name, 1, 2, len(clusters), 2],
                 }
             )
-            chart.set_title({"name": _("Customers per cluster")})
-            chart.set_x_axis({"name": _("Cluster")})
+            chart.set_title({"name": self.env._("Customers per cluster")})
+            chart.set_x_axis({"name": self.env._("Cluster")})
             chart.set_legend({"none": True})
             sheet.insert_chart(len(clusters) + 3, 1, chart)
-        members_sheet = book.add_worksheet(_("Customers"))
-        member_headers = [_("Customer"), _("Cluster"), _("Days Since Last Order"), _("Orders"), _("Net Spend"),
-                          _("Average Basket"), _("Discounted Orders")]  # fmt: skip
+        members_sheet = book.add_worksheet(self.env._("Customers"))
+        member_headers = [self.env._("Customer"), self.env._("Cluster"), self.env._("Days Since Last Order"), self.env._("Orders"), self.env._("Net Spend"),
+                          self.env._("Average Basket"), self.env._("Discounted Orders")]  # fmt: skip
         for col, title in enumerate(member_headers):
             members_sheet.write(0, col, title, bold)
         members_sheet.set_column(0, 0, 30)

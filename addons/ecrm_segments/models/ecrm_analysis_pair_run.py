@@ -143,19 +143,18 @@ class EcrmAnalysisPairRun(models.Model):
         :return: dict ``{file_name, content}`` (content: base64 XLSX)
         """
         self.ensure_one()
-        _ = self.env._
         buffer = io.BytesIO()
         book = xlsxwriter.Workbook(buffer, {"in_memory": True})
         bold = book.add_format({"bold": True})
         percent = book.add_format({"num_format": "0.00%"})
         ratio = book.add_format({"num_format": "0.000"})
-        sheet = book.add_worksheet(_("Pairs"))
+        sheet = book.add_worksheet(self.env._("Pairs"))
         headers = [
-            (_("Product"), None, 30), (_("Bought With"), None, 30), (_("Category"), None, 20),
-            (_("Category (Bought With)"), None, 20), (_("Orders Together"), None, 12),
-            (_("Orders with Product"), None, 12), (_("Orders with Bought With"), None, 12), (_("Support"), percent, 12),
-            (_("Confidence (Product → Bought With)"), percent, 14),
-            (_("Confidence (Bought With → Product)"), percent, 14), (_("Lift"), ratio, 10),
+            (self.env._("Product"), None, 30), (self.env._("Bought With"), None, 30), (self.env._("Category"), None, 20),
+            (self.env._("Category (Bought With)"), None, 20), (self.env._("Orders Together"), None, 12),
+            (self.env._("Orders with Product"), None, 12), (self.env._("Orders with Bought With"), None, 12), (self.env._("Support"), percent, 12),
+            (self.env._("Confidence (Product → Bought With)"), percent, 14),
+            (self.env._("Confidence (Bought With → Product)"), percent, 14), (self.env._("Lift"), ratio, 10),
         ]  # fmt: skip
         for col, (title, fmt, width) in enumerate(headers):
             sheet.write(0, col, title, bold)
@@ -186,12 +185,12 @@ class EcrmAnalysisPairRun(models.Model):
             chart = book.add_chart({"type": "bar"})
             chart.add_series(
                 {
-                    "name": _("Lift"),
+                    "name": self.env._("Lift"),
                     "categories": [sheet.name, 1, len(headers), shown, len(headers)],
                     "values": [sheet.name, 1, 10, shown, 10],
                 }
             )
-            chart.set_title({"name": _("Lift of the pairs bought together most often")})
+            chart.set_title({"name": self.env._("Lift of the pairs bought together most often")})
             chart.set_legend({"none": True})
             chart.set_y_axis({"reverse": True})
             sheet.insert_chart(1, len(headers) + 2, chart, {"x_scale": 1.5, "y_scale": 2})
