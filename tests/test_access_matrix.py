@@ -27,9 +27,14 @@ RUN = os.getpid()  # logins and codes unique even on a database a previous sessi
 
 EXPECTED = """
 model                            user       manager    marketing  loyalty    agent      accountant portal     portal2    other_co
+ecrm.analysis.cluster            rwcd       rwcd       rwcd       rwcd       rwcd       rwcd       ----       ----       rwcd
+ecrm.analysis.cluster.member     r---       r---       r---       r---       r---       r---       ----       ----       r---
+ecrm.analysis.cluster.run        rwc-       rwcd       rwc-       rwc-       rwc-       rwc-       ----       ----       rwcd
 ecrm.analysis.cohort             r---       r---       r---       r---       r---       r---       ----       ----       r---
 ecrm.analysis.kpi                r---       r---       r---       r---       r---       r---       ----       ----       r---
 ecrm.analysis.kpi.export         rwc-       rwc-       rwc-       rwc-       rwc-       rwc-       ----       ----       rwc-
+ecrm.analysis.pair               r---       r---       r---       r---       r---       r---       ----       ----       r---
+ecrm.analysis.pair.run           rwc-       rwcd       rwc-       rwc-       rwc-       rwc-       ----       ----       rwcd
 ecrm.analysis.trend              r---       r---       r---       r---       r---       r---       ----       ----       r---
 ecrm.audit.log                   ----       r---       ----       ----       ----       ----       ----       ----       ----
 ecrm.campaign                    ----       ----       r---       ----       ----       ----       ----       ----       ----

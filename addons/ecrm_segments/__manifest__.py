@@ -7,7 +7,7 @@
     "website": "https://github.com/ecrm-odoo/ecrm",
     "license": "LGPL-3",
     "depends": ["sale_management", "mail", "portal", "phone_validation", "privacy_lookup"],
-    "external_dependencies": {"python": ["pandas", "xlsxwriter", "numpy", "scipy", "statsmodels"]},
+    "external_dependencies": {"python": ["pandas", "xlsxwriter", "numpy", "scipy", "scikit-learn", "statsmodels"]},
     "data": [
         "security/ecrm_security.xml",
         "security/ir.model.access.csv",
@@ -32,6 +32,10 @@
         "views/portal_privacy_templates.xml",
         "views/ecrm_privacy_menus.xml",
         "views/ecrm_analysis_kpi_views.xml",
+        "security/ecrm_analysis_pair_security.xml",
+        "security/ecrm_analysis_cluster_security.xml",
+        "views/ecrm_analysis_pair_views.xml",
+        "views/ecrm_analysis_cluster_views.xml",
     ],
     "assets": {
         "web.assets_backend": [

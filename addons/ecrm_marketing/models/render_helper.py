@@ -85,7 +85,7 @@ class EcrmRenderHelper:
             return self.env["ecrm.campaign"]._get_recommendations(partner, limit)
         if limit not in self._recommendations:
             self._recommendations[limit] = self.env["ecrm.campaign"]._get_recommendations_batch(
-                self.partners.ids, limit
+                self.partners.ids, limit, company=self.company
             )
         by_partner = self._recommendations[limit]
         # one prefetch set for the whole batch: product names are read in one query

@@ -20,3 +20,9 @@ from . import ecrm_tag_rule_audit
 from . import ecrm_analysis_kpi
 from . import ecrm_analysis_cohort
 from . import ecrm_analysis_trend
+from . import ecrm_analysis_pair
+from . import ecrm_analysis_pair_run
+from . import ecrm_analysis_cluster_run
+from . import ecrm_analysis_cluster
+from . import ecrm_analysis_cluster_member
+from . import ecrm_analysis_cluster_partner

@@ -16,3 +16,5 @@ from . import test_analysis_cohort
 from . import test_analysis_trend
 from . import test_analysis_export
 from . import test_analysis_tour
+from . import test_analysis_pair
+from . import test_analysis_cluster
