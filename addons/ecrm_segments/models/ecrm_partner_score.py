@@ -190,29 +190,45 @@ class EcrmPartnerScore(models.Model):
     # ------------------------------------------------------------------
     @api.model
     def _cron_recompute(self):
-        """Nightly recompute of every company, one company per committed batch.
+        """Nightly recompute of every company, and the background run of *Recompute now*.
 
-        A company is done for the day once its ``last_run_day`` is today, so a run that
-        stopped half-way resumes with the companies left; re-running changes nothing.
+        Companies queued by *Recompute now* go first. Within a company the work is committed
+        step by step (scores, then each batch of customers with its history rows and events),
+        with the progress on the company's ``ecrm.config`` (``run_state``, ``run_progress``,
+        ``run_done`` / ``run_total``) so the Scoring Settings screen can follow it. A company
+        is done for the day once its ``last_run_day`` is today, so a run that stopped half-way
+        resumes with what is left: the steps already committed find nothing to change.
         """
         today = fields.Date.context_today(self)
         Config = self.env["ecrm.config"].sudo()
+        IrCron = self.env["ir.cron"]
         companies = self.env["res.company"].sudo().search([("active", "=", True)])
         for company in companies:
             Config._get_for_company(company)
         todo = Config.search(["|", ("last_run_day", "=", False), ("last_run_day", "<", today)])
-        self.env["ir.cron"]._commit_progress(remaining=len(todo))
+        todo = todo.sorted(lambda c: (c.run_state != "queued", c.id))
+        IrCron._commit_progress(remaining=len(todo))
         for config in todo:
-            config.write({"run_state": "running", "run_progress": 0.0, "last_run_error": False})
+            config.write(
+                {"run_state": "running", "run_progress": 0.0, "run_done": 0, "run_total": 0, "last_run_error": False}
+            )
+            IrCron._commit_progress(0)  # the screen shows "running" from now on
+
+            def progress(percent, done=None, total=None, config=config):
+                vals = {"run_progress": min(percent, 99.0)}
+                if total is not None:
+                    vals.update(run_done=done, run_total=total)
+                config.write(vals)
+                IrCron._commit_progress(0)
+
             try:
-                with self.env.cr.savepoint():
-                    self._recompute_company(config.company_id, progress=True)
+                self._recompute_company(config.company_id, progress=progress)
             except ValidationError as error:
                 # a company with broken segment rules must not stop the others: say it on its screen
                 _logger.warning("eCRM recompute of %s skipped: %s", config.company_id.name, error)
                 config.write({"last_run_error": str(error)})
             config.write({"last_run_day": today, "run_state": "idle", "run_progress": 100.0})
-            if not self.env["ir.cron"]._commit_progress(1):
+            if not IrCron._commit_progress(1):
                 break
 
     # ------------------------------------------------------------------
@@ -231,20 +247,27 @@ class EcrmPartnerScore(models.Model):
             raise AccessError(self.env._("Only eCRM managers can recompute scores and fit the CLV models."))
 
     @api.model
-    def _recompute_company(self, company, progress=False):
-        """Full recompute of one company; see :meth:`recompute`."""
+    def _recompute_company(self, company, progress=None):
+        """Full recompute of one company; see :meth:`recompute`.
+
+        :param progress: ``progress(percent, done=None, total=None)``, called after the scores
+            are written and after each batch of customers (the cron commits there); without it
+            the whole company is one transaction
+        :raise ValidationError: broken segment rules, before anything is written
+        """
         started = time.monotonic()
         timings = {}
         config = self.env["ecrm.config"]._get_for_company(company).sudo()
-        cell_map = self.env["ecrm.segment"]._get_rfm_cell_map(company)
         today = fields.Date.context_today(self.with_company(company))
         self.env.flush_all()
-        customers, written, removed = self._upsert_scores(company, config, cell_map, today)
-        timings["scores_and_clv"] = time.monotonic() - started
-        moves, stage_changes = self._sync_segments(company, progress=progress, config=config)
-        timings["segments"] = time.monotonic() - started - sum(timings.values())
-        self._notify_segment_changes(moves)
-        timings["events"] = time.monotonic() - started - sum(timings.values())
+        with self.env.cr.savepoint():  # nothing is left behind when the rules are refused
+            cell_map = self.env["ecrm.segment"]._get_rfm_cell_map(company)
+            customers, written, removed = self._upsert_scores(company, config, cell_map, today, timings=timings)
+        if progress:
+            progress(40.0)
+        step = time.monotonic()
+        moves, stage_changes = self._sync_segments(company, progress=progress, timings=timings)
+        timings["segments"] = time.monotonic() - step - timings.get("events", 0.0)
         seconds = time.monotonic() - started
         config.write(
             {
@@ -380,7 +403,7 @@ class EcrmPartnerScore(models.Model):
         return SQL("CASE %s ELSE %s END", SQL(" ").join(whens), fallback)
 
     @api.model
-    def _upsert_scores(self, company, config, cell_map, today):
+    def _upsert_scores(self, company, config, cell_map, today, timings=None):
         """Aggregate and score the counted orders into a temporary table (one statement),
         compute the CLV of those customers in numpy, then insert or update the changed score
         rows and delete those of customers without counted orders (one statement), so each
@@ -389,6 +412,8 @@ class EcrmPartnerScore(models.Model):
         :return: (customers scored, rows inserted or changed, rows removed)
         """
         cr = self.env.cr
+        timings = {} if timings is None else timings
+        step = time.monotonic()
         r_expr, f_expr, m_expr = self._score_expressions(config)
         rfm_segment = SQL("(%s::int[])[(r - 1) * 25 + (f - 1) * 5 + m]", cell_map)
         segment = self._domain_segment_case(company, SQL("partner_id"), rfm_segment)
@@ -449,7 +474,11 @@ class EcrmPartnerScore(models.Model):
                 today=today,
             )
         )
+        timings["aggregate"] = time.monotonic() - step
+        step = time.monotonic()
         partner_ids, clv_values, bands = self._clv_arrays(config, cr.fetchall())
+        timings["clv"] = time.monotonic() - step
+        step = time.monotonic()
         score_columns = [
             "frequency", "order_days", "first_order_date", "last_order_date", "previous_order_date", "recency_days",
             "monetary", "refunded", "aov", "clv_historic", "r_score", "f_score", "m_score", "rfm_code",
@@ -500,19 +529,25 @@ class EcrmPartnerScore(models.Model):
         )
         result = cr.fetchone()
         cr.execute(SQL("DROP TABLE ecrm_score_new"))
+        timings["score_write"] = time.monotonic() - step
         return result
 
     @api.model
-    def _sync_segments(self, company, progress=False, config=None):
+    def _sync_segments(self, company, progress=None, timings=None):
         """Copy each customer's segment and stage onto the partner (company-dependent fields)
-        where they changed, writing one history row per segment change, in the same statement.
+        where they changed, writing one history row per segment change, in the same statement,
+        then fire the segment events of those rows.
 
         Customers (customer_rank > 0) without a score are prospects and can still match
-        a filter segment. Batches of partner ids; in a cron each batch is committed.
+        a filter segment. Batches of partner ids; each batch (partners, history, events) is
+        complete before ``progress`` is called, so a cron committing there resumes cleanly.
 
-        :return: (history records created, number of stage-only or segment changes)
+        :return: (moves, number of stage-only or segment changes); moves maps ``entered`` and
+            ``exited`` to (history ids, partner ids) and ``count`` to the history rows created
         """
         key = str(company.id)
+        timings = {} if timings is None else timings
+        timings.setdefault("events", 0.0)
         self.env.cr.execute(SQL("SELECT MIN(id), MAX(id) FROM res_partner"))
         low, high = self.env.cr.fetchone()
         changes = history_count = 0
@@ -520,6 +555,22 @@ class EcrmPartnerScore(models.Model):
         if low is None:
             moves["count"] = 0
             return moves, 0
+        total = 0
+        if progress:
+            self.env.cr.execute(
+                SQL(
+                    """
+                    SELECT COUNT(*) FROM res_partner p
+                     WHERE p.customer_rank > 0 OR p.ecrm_segment_id ? %(key)s OR p.ecrm_stage ? %(key)s
+                        OR EXISTS (SELECT 1 FROM ecrm_partner_score sc
+                                    WHERE sc.partner_id = p.id AND sc.company_id = %(company)s)
+                    """,
+                    key=key,
+                    company=company.id,
+                )
+            )
+            total = self.env.cr.fetchone()[0]
+        done = 0
         unscored_segment = self._domain_segment_case(company, SQL("p.id"), SQL("NULL::int"))
         now = fields.Datetime.now()
         start = low
@@ -568,7 +619,8 @@ class EcrmPartnerScore(models.Model):
                            ARRAY(SELECT partner_id FROM history WHERE segment_to_id IS NOT NULL ORDER BY id),
                            ARRAY(SELECT id FROM history WHERE segment_from_id IS NOT NULL ORDER BY id),
                            ARRAY(SELECT partner_id FROM history WHERE segment_from_id IS NOT NULL ORDER BY id),
-                           (SELECT COUNT(*) FROM history), (SELECT COUNT(*) FROM updated)
+                           (SELECT COUNT(*) FROM history), (SELECT COUNT(*) FROM updated),
+                           (SELECT COUNT(*) FROM target)
                     """,
                     key=key,
                     unscored=unscored_segment,
@@ -579,15 +631,23 @@ class EcrmPartnerScore(models.Model):
                     uid=self.env.uid,
                 )
             )
-            in_ids, in_partners, out_ids, out_partners, batch_history, batch_changes = self.env.cr.fetchone()
+            in_ids, in_partners, out_ids, out_partners, batch_history, batch_changes, batch_customers = (
+                self.env.cr.fetchone()
+            )
             moves["entered"][0].extend(in_ids)
             moves["entered"][1].extend(in_partners)
             moves["exited"][0].extend(out_ids)
             moves["exited"][1].extend(out_partners)
             history_count += batch_history
             changes += batch_changes
-            if progress and config:
-                config.run_progress = min(99.0, 100.0 * (stop - low + 1) / (high - low + 1))
+            if batch_history:
+                self.env["res.partner"].invalidate_model(["ecrm_segment_id", "ecrm_stage"])
+                step = time.monotonic()
+                self._notify_segment_changes({"entered": (in_ids, in_partners), "exited": (out_ids, out_partners)})
+                timings["events"] += time.monotonic() - step
+            done += batch_customers
+            if progress:
+                progress(40.0 + 60.0 * (stop - low + 1) / (high - low + 1), min(done, total), total)
             start = stop + 1
         self.env["res.partner"].invalidate_model(["ecrm_segment_id", "ecrm_stage"])
         moves["count"] = history_count

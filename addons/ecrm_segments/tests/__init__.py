@@ -11,3 +11,4 @@ from . import test_consent
 from . import test_audit_log
 from . import test_privacy
 from . import test_privacy_portal
+from . import test_recompute_background
