@@ -1,9 +1,11 @@
 import hashlib
+import io
 import logging
 import time
 from datetime import timedelta
 
 import numpy as np
+import psycopg2
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
@@ -417,7 +419,7 @@ class EcrmPartnerScore(models.Model):
         r_expr, f_expr, m_expr = self._score_expressions(config)
         rfm_segment = SQL("(%s::int[])[(r - 1) * 25 + (f - 1) * 5 + m]", cell_map)
         segment = self._domain_segment_case(company, SQL("partner_id"), rfm_segment)
-        cr.execute(SQL("DROP TABLE IF EXISTS ecrm_score_new"))
+        cr.execute(SQL("DROP TABLE IF EXISTS ecrm_score_new, ecrm_score_clv"))
         cr.execute(
             SQL(
                 """
@@ -490,47 +492,87 @@ class EcrmPartnerScore(models.Model):
         ]  # fmt: skip
         clv_columns = list(clv_values)
         columns = [*score_columns, *clv_columns, "clv_model", "clv_band"]
+        # the CLV figures join the scores through a temporary table loaded with COPY: no
+        # statement carrying 100,000s of literals, and a row count the planner knows
         cr.execute(
             SQL(
-                """
-                WITH clv AS (
-                    SELECT UNNEST(%(ids)s::int[]) AS partner_id, UNNEST(%(bands)s::varchar[]) AS clv_band, %(arrays)s
-                ),
-                upserted AS (
-                    INSERT INTO ecrm_partner_score (partner_id, company_id, %(columns)s)
-                    SELECT n.partner_id, %(company)s, %(source)s, %(clv)s, %(model)s, clv.clv_band
-                      FROM ecrm_score_new n JOIN clv ON clv.partner_id = n.partner_id
-                    ON CONFLICT (partner_id, company_id) DO UPDATE SET (%(columns)s) = (%(excluded)s)
-                     WHERE (%(current)s) IS DISTINCT FROM (%(excluded)s)
-                 RETURNING 1
-                ),
-                removed AS (
-                    DELETE FROM ecrm_partner_score sc
-                     WHERE sc.company_id = %(company)s
-                       AND NOT EXISTS (SELECT 1 FROM ecrm_score_new n WHERE n.partner_id = sc.partner_id)
-                 RETURNING 1
-                )
-                SELECT (SELECT COUNT(*) FROM ecrm_score_new), (SELECT COUNT(*) FROM upserted),
-                       (SELECT COUNT(*) FROM removed)
-                """,
-                ids=partner_ids,
-                bands=bands,
-                arrays=SQL(", ").join(
-                    SQL("UNNEST(%s::float8[]) AS %s", clv_values[n], SQL.identifier(n)) for n in clv_columns
-                ),
-                columns=SQL(", ").join(SQL.identifier(c) for c in columns),
-                source=SQL(", ").join(SQL.identifier("n", c) for c in source_columns),
-                clv=SQL(", ").join(SQL.identifier("clv", c) for c in clv_columns),
-                model=config.clv_model,
-                company=company.id,
-                excluded=SQL(", ").join(SQL("EXCLUDED.%s", SQL.identifier(c)) for c in columns),
-                current=SQL(", ").join(SQL("ecrm_partner_score.%s", SQL.identifier(c)) for c in columns),
+                "CREATE TEMP TABLE ecrm_score_clv (partner_id int, clv_band varchar, %s) ON COMMIT DROP",
+                SQL(", ").join(SQL("%s float8", SQL.identifier(n)) for n in clv_columns),
             )
         )
-        result = cr.fetchone()
-        cr.execute(SQL("DROP TABLE ecrm_score_new"))
+        self._copy_rows(
+            "ecrm_score_clv",
+            ["partner_id", "clv_band", *clv_columns],
+            zip(partner_ids, bands, *(clv_values[n] for n in clv_columns), strict=True),
+        )
+        cr.execute(SQL("ANALYZE ecrm_score_new, ecrm_score_clv"))
+        params = {
+            "columns": SQL(", ").join(SQL.identifier(c) for c in columns),
+            "source": SQL(", ").join(SQL.identifier("n", c) for c in source_columns),
+            "clv": SQL(", ").join(SQL.identifier("clv", c) for c in clv_columns),
+            "model": config.clv_model,
+            "company": company.id,
+        }
+        cr.execute(SQL("SELECT 1 FROM ecrm_partner_score WHERE company_id = %s LIMIT 1", company.id))
+        if not cr.fetchone():
+            # first run of the company: every row is new, a plain insert (no conflict to look for)
+            cr.execute(
+                SQL(
+                    """
+                    INSERT INTO ecrm_partner_score (partner_id, company_id, %(columns)s)
+                    SELECT n.partner_id, %(company)s, %(source)s, %(clv)s, %(model)s, clv.clv_band
+                      FROM ecrm_score_new n JOIN ecrm_score_clv clv ON clv.partner_id = n.partner_id
+                    """,
+                    **params,
+                )
+            )
+            result = (len(partner_ids), cr.rowcount, 0)
+        else:
+            cr.execute(
+                SQL(
+                    """
+                    WITH upserted AS (
+                        INSERT INTO ecrm_partner_score (partner_id, company_id, %(columns)s)
+                        SELECT n.partner_id, %(company)s, %(source)s, %(clv)s, %(model)s, clv.clv_band
+                          FROM ecrm_score_new n JOIN ecrm_score_clv clv ON clv.partner_id = n.partner_id
+                        ON CONFLICT (partner_id, company_id) DO UPDATE SET (%(columns)s) = (%(excluded)s)
+                         WHERE (%(current)s) IS DISTINCT FROM (%(excluded)s)
+                     RETURNING 1
+                    ),
+                    removed AS (
+                        DELETE FROM ecrm_partner_score sc
+                         WHERE sc.company_id = %(company)s
+                           AND NOT EXISTS (SELECT 1 FROM ecrm_score_new n WHERE n.partner_id = sc.partner_id)
+                     RETURNING 1
+                    )
+                    SELECT (SELECT COUNT(*) FROM ecrm_score_new), (SELECT COUNT(*) FROM upserted),
+                           (SELECT COUNT(*) FROM removed)
+                    """,
+                    excluded=SQL(", ").join(SQL("EXCLUDED.%s", SQL.identifier(c)) for c in columns),
+                    current=SQL(", ").join(SQL("ecrm_partner_score.%s", SQL.identifier(c)) for c in columns),
+                    **params,
+                )
+            )
+            result = cr.fetchone()
+        cr.execute(SQL("DROP TABLE ecrm_score_new, ecrm_score_clv"))
         timings["score_write"] = time.monotonic() - step
         return result
+
+    @api.model
+    def _copy_rows(self, table, columns, rows):
+        """COPY ``rows`` (tuples of numbers and simple strings) into the table ``table``."""
+        buffer = io.StringIO()
+        for row in rows:
+            buffer.write("\t".join("\\N" if v is None else str(v) for v in row))
+            buffer.write("\n")
+        buffer.seek(0)
+        # as the ORM does for COPY: no asynchronous wait callback during the copy
+        callback = psycopg2.extensions.get_wait_callback()
+        psycopg2.extensions.set_wait_callback(None)
+        try:
+            self.env.cr.copy_from(buffer, table=table, columns=columns)
+        finally:
+            psycopg2.extensions.set_wait_callback(callback)
 
     @api.model
     def _sync_segments(self, company, progress=None, timings=None):
