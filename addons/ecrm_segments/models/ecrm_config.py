@@ -2,6 +2,7 @@ from itertools import pairwise
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.tools import SQL
 
 
 def parse_thresholds(text):
@@ -121,6 +122,10 @@ class EcrmConfig(models.Model):
         readonly=True,
     )
     run_progress = fields.Float(string="Progress (%)", readonly=True)
+    run_done = fields.Integer(
+        string="Customers Done", readonly=True, help="Customers handled by the running recompute."
+    )
+    run_total = fields.Integer(string="Customers to Do", readonly=True, help="Customers of the running recompute.")
     last_run_error = fields.Char(
         string="Last Error", readonly=True, help="Why the last nightly run skipped this company."
     )
@@ -207,35 +212,76 @@ class EcrmConfig(models.Model):
         return config.with_env(self.env)
 
     def action_recompute_now(self):
-        """Recompute scores, segments, stages and CLV of these companies now, in this transaction."""
-        stats = self.env["ecrm.partner.score"].recompute(company_ids=self.company_id.ids)
-        message = "\n".join(
-            self.env._(
-                "%(company)s: %(customers)s customers scored, %(changes)s segment changes, %(model)s, %(seconds)s s.",
-                company=s["company"],
-                customers=s["customers"],
-                changes=s["segment_changes"],
-                model=s["clv_model_label"],
-                seconds=round(s["seconds"], 1),
+        """Start the recompute of these companies in the background (the recompute scheduled
+        action, triggered now); the screen follows its progress and the user may leave it.
+
+        A company whose recompute is already queued or running is not started again.
+
+        :return: a notification (started / already running), then a reload of the screen
+        """
+        self.env["ecrm.partner.score"]._check_manager()
+        busy = self.filtered(lambda c: c._ecrm_run_is_busy())
+        todo = self - busy
+        if todo:
+            # sudo: the run's bookkeeping fields are readonly, managers may not edit crons
+            todo.sudo().write(
+                {
+                    "run_state": "queued",
+                    "run_progress": 0.0,
+                    "run_done": 0,
+                    "run_total": 0,
+                    "last_run_day": False,
+                    "last_run_error": False,
+                }
             )
-            for s in stats
-        )
+            self.env.ref("ecrm_segments.ir_cron_ecrm_recompute").sudo()._trigger()
+        if busy and not todo:
+            title = self.env._("Recompute already running")
+            message = self.env._("A recompute of %(companies)s is already under way; it was not started again.")
+            kind = "warning"
+        else:
+            title = self.env._("Recompute started")
+            message = self.env._(
+                "The recompute of %(companies)s runs in the background; its progress shows on the Scoring "
+                "Settings screen. You can leave this page."
+            )
+            kind = "success"
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
-                "title": self.env._("Recompute done"),
-                "message": message,
-                "type": "success",
+                "title": title,
+                "message": message
+                % {"companies": ", ".join((busy if busy and not todo else todo).company_id.mapped("name"))},
+                "type": kind,
                 "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
         }
 
     def action_recompute_background(self):
-        """Queue the nightly recompute to run as soon as a cron worker is free; progress shows here."""
-        self.write({"run_state": "queued", "run_progress": 0.0, "last_run_day": False})
-        self.env.ref("ecrm_segments.ir_cron_ecrm_recompute").sudo()._trigger()  # sudo: managers may not edit crons
-        return True
+        """Same as :meth:`action_recompute_now` (kept for callers of the former button)."""
+        return self.action_recompute_now()
+
+    def _ecrm_run_is_busy(self):
+        """Whether this company's background recompute is queued or running right now.
+
+        A state left at queued/running by a worker that died is not busy: the recompute
+        scheduled action is then neither due (no pending trigger) nor locked by a worker.
+        """
+        self.ensure_one()
+        if self.run_state not in ("queued", "running"):
+            return False
+        cron = self.env.ref("ecrm_segments.ir_cron_ecrm_recompute").sudo()
+        self.env.cr.execute(SQL("SELECT 1 FROM ir_cron_trigger WHERE cron_id = %s LIMIT 1", cron.id))
+        if self.env.cr.fetchone():
+            return True
+        # a worker running the job holds a lock on the cron's row; ours goes with the savepoint
+        self.env.cr.execute(SQL("SAVEPOINT ecrm_run_probe"))
+        self.env.cr.execute(SQL("SELECT id FROM ir_cron WHERE id = %s FOR NO KEY UPDATE SKIP LOCKED", cron.id))
+        locked = not self.env.cr.fetchone()
+        self.env.cr.execute(SQL("ROLLBACK TO SAVEPOINT ecrm_run_probe"))
+        self.env.cr.execute(SQL("RELEASE SAVEPOINT ecrm_run_probe"))
+        return locked
 
     def action_fit_now(self):
         """Refit the CLV models of these companies and refresh CLV and churn risk."""

@@ -1,9 +1,11 @@
 import hashlib
+import io
 import logging
 import time
 from datetime import timedelta
 
 import numpy as np
+import psycopg2
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
@@ -190,29 +192,45 @@ class EcrmPartnerScore(models.Model):
     # ------------------------------------------------------------------
     @api.model
     def _cron_recompute(self):
-        """Nightly recompute of every company, one company per committed batch.
+        """Nightly recompute of every company, and the background run of *Recompute now*.
 
-        A company is done for the day once its ``last_run_day`` is today, so a run that
-        stopped half-way resumes with the companies left; re-running changes nothing.
+        Companies queued by *Recompute now* go first. Within a company the work is committed
+        step by step (scores, then each batch of customers with its history rows and events),
+        with the progress on the company's ``ecrm.config`` (``run_state``, ``run_progress``,
+        ``run_done`` / ``run_total``) so the Scoring Settings screen can follow it. A company
+        is done for the day once its ``last_run_day`` is today, so a run that stopped half-way
+        resumes with what is left: the steps already committed find nothing to change.
         """
         today = fields.Date.context_today(self)
         Config = self.env["ecrm.config"].sudo()
+        IrCron = self.env["ir.cron"]
         companies = self.env["res.company"].sudo().search([("active", "=", True)])
         for company in companies:
             Config._get_for_company(company)
         todo = Config.search(["|", ("last_run_day", "=", False), ("last_run_day", "<", today)])
-        self.env["ir.cron"]._commit_progress(remaining=len(todo))
+        todo = todo.sorted(lambda c: (c.run_state != "queued", c.id))
+        IrCron._commit_progress(remaining=len(todo))
         for config in todo:
-            config.write({"run_state": "running", "run_progress": 0.0, "last_run_error": False})
+            config.write(
+                {"run_state": "running", "run_progress": 0.0, "run_done": 0, "run_total": 0, "last_run_error": False}
+            )
+            IrCron._commit_progress(0)  # the screen shows "running" from now on
+
+            def progress(percent, done=None, total=None, config=config):
+                vals = {"run_progress": min(percent, 99.0)}
+                if total is not None:
+                    vals.update(run_done=done, run_total=total)
+                config.write(vals)
+                IrCron._commit_progress(0)
+
             try:
-                with self.env.cr.savepoint():
-                    self._recompute_company(config.company_id, progress=True)
+                self._recompute_company(config.company_id, progress=progress)
             except ValidationError as error:
                 # a company with broken segment rules must not stop the others: say it on its screen
                 _logger.warning("eCRM recompute of %s skipped: %s", config.company_id.name, error)
                 config.write({"last_run_error": str(error)})
             config.write({"last_run_day": today, "run_state": "idle", "run_progress": 100.0})
-            if not self.env["ir.cron"]._commit_progress(1):
+            if not IrCron._commit_progress(1):
                 break
 
     # ------------------------------------------------------------------
@@ -231,20 +249,27 @@ class EcrmPartnerScore(models.Model):
             raise AccessError(self.env._("Only eCRM managers can recompute scores and fit the CLV models."))
 
     @api.model
-    def _recompute_company(self, company, progress=False):
-        """Full recompute of one company; see :meth:`recompute`."""
+    def _recompute_company(self, company, progress=None):
+        """Full recompute of one company; see :meth:`recompute`.
+
+        :param progress: ``progress(percent, done=None, total=None)``, called after the scores
+            are written and after each batch of customers (the cron commits there); without it
+            the whole company is one transaction
+        :raise ValidationError: broken segment rules, before anything is written
+        """
         started = time.monotonic()
         timings = {}
         config = self.env["ecrm.config"]._get_for_company(company).sudo()
-        cell_map = self.env["ecrm.segment"]._get_rfm_cell_map(company)
         today = fields.Date.context_today(self.with_company(company))
         self.env.flush_all()
-        customers, written, removed = self._upsert_scores(company, config, cell_map, today)
-        timings["scores_and_clv"] = time.monotonic() - started
-        moves, stage_changes = self._sync_segments(company, progress=progress, config=config)
-        timings["segments"] = time.monotonic() - started - sum(timings.values())
-        self._notify_segment_changes(moves)
-        timings["events"] = time.monotonic() - started - sum(timings.values())
+        with self.env.cr.savepoint():  # nothing is left behind when the rules are refused
+            cell_map = self.env["ecrm.segment"]._get_rfm_cell_map(company)
+            customers, written, removed = self._upsert_scores(company, config, cell_map, today, timings=timings)
+        if progress:
+            progress(40.0)
+        step = time.monotonic()
+        moves, stage_changes = self._sync_segments(company, progress=progress, timings=timings)
+        timings["segments"] = time.monotonic() - step - timings.get("events", 0.0)
         seconds = time.monotonic() - started
         config.write(
             {
@@ -384,7 +409,7 @@ class EcrmPartnerScore(models.Model):
         return SQL("CASE %s ELSE %s END", SQL(" ").join(whens), fallback)
 
     @api.model
-    def _upsert_scores(self, company, config, cell_map, today):
+    def _upsert_scores(self, company, config, cell_map, today, timings=None):
         """Aggregate and score the counted orders into a temporary table (one statement),
         compute the CLV of those customers in numpy, then insert or update the changed score
         rows and delete those of customers without counted orders (one statement), so each
@@ -393,10 +418,12 @@ class EcrmPartnerScore(models.Model):
         :return: (customers scored, rows inserted or changed, rows removed)
         """
         cr = self.env.cr
+        timings = {} if timings is None else timings
+        step = time.monotonic()
         r_expr, f_expr, m_expr = self._score_expressions(config)
         rfm_segment = SQL("(%s::int[])[(r - 1) * 25 + (f - 1) * 5 + m]", cell_map)
         segment = self._domain_segment_case(company, SQL("partner_id"), rfm_segment)
-        cr.execute(SQL("DROP TABLE IF EXISTS ecrm_score_new"))
+        cr.execute(SQL("DROP TABLE IF EXISTS ecrm_score_new, ecrm_score_clv"))
         cr.execute(
             SQL(
                 """
@@ -453,7 +480,11 @@ class EcrmPartnerScore(models.Model):
                 today=today,
             )
         )
+        timings["aggregate"] = time.monotonic() - step
+        step = time.monotonic()
         partner_ids, clv_values, bands = self._clv_arrays(config, cr.fetchall())
+        timings["clv"] = time.monotonic() - step
+        step = time.monotonic()
         score_columns = [
             "frequency", "order_days", "first_order_date", "last_order_date", "previous_order_date", "recency_days",
             "monetary", "refunded", "aov", "clv_historic", "r_score", "f_score", "m_score", "rfm_code",
@@ -465,58 +496,104 @@ class EcrmPartnerScore(models.Model):
         ]  # fmt: skip
         clv_columns = list(clv_values)
         columns = [*score_columns, *clv_columns, "clv_model", "clv_band"]
+        # the CLV figures join the scores through a temporary table loaded with COPY: no
+        # statement carrying 100,000s of literals, and a row count the planner knows
         cr.execute(
             SQL(
-                """
-                WITH clv AS (
-                    SELECT UNNEST(%(ids)s::int[]) AS partner_id, UNNEST(%(bands)s::varchar[]) AS clv_band, %(arrays)s
-                ),
-                upserted AS (
-                    INSERT INTO ecrm_partner_score (partner_id, company_id, %(columns)s)
-                    SELECT n.partner_id, %(company)s, %(source)s, %(clv)s, %(model)s, clv.clv_band
-                      FROM ecrm_score_new n JOIN clv ON clv.partner_id = n.partner_id
-                    ON CONFLICT (partner_id, company_id) DO UPDATE SET (%(columns)s) = (%(excluded)s)
-                     WHERE (%(current)s) IS DISTINCT FROM (%(excluded)s)
-                 RETURNING 1
-                ),
-                removed AS (
-                    DELETE FROM ecrm_partner_score sc
-                     WHERE sc.company_id = %(company)s
-                       AND NOT EXISTS (SELECT 1 FROM ecrm_score_new n WHERE n.partner_id = sc.partner_id)
-                 RETURNING 1
-                )
-                SELECT (SELECT COUNT(*) FROM ecrm_score_new), (SELECT COUNT(*) FROM upserted),
-                       (SELECT COUNT(*) FROM removed)
-                """,
-                ids=partner_ids,
-                bands=bands,
-                arrays=SQL(", ").join(
-                    SQL("UNNEST(%s::float8[]) AS %s", clv_values[n], SQL.identifier(n)) for n in clv_columns
-                ),
-                columns=SQL(", ").join(SQL.identifier(c) for c in columns),
-                source=SQL(", ").join(SQL.identifier("n", c) for c in source_columns),
-                clv=SQL(", ").join(SQL.identifier("clv", c) for c in clv_columns),
-                model=config.clv_model,
-                company=company.id,
-                excluded=SQL(", ").join(SQL("EXCLUDED.%s", SQL.identifier(c)) for c in columns),
-                current=SQL(", ").join(SQL("ecrm_partner_score.%s", SQL.identifier(c)) for c in columns),
+                "CREATE TEMP TABLE ecrm_score_clv (partner_id int, clv_band varchar, %s) ON COMMIT DROP",
+                SQL(", ").join(SQL("%s float8", SQL.identifier(n)) for n in clv_columns),
             )
         )
-        result = cr.fetchone()
-        cr.execute(SQL("DROP TABLE ecrm_score_new"))
+        self._copy_rows(
+            "ecrm_score_clv",
+            ["partner_id", "clv_band", *clv_columns],
+            zip(partner_ids, bands, *(clv_values[n] for n in clv_columns), strict=True),
+        )
+        cr.execute(SQL("ANALYZE ecrm_score_new, ecrm_score_clv"))
+        params = {
+            "columns": SQL(", ").join(SQL.identifier(c) for c in columns),
+            "source": SQL(", ").join(SQL.identifier("n", c) for c in source_columns),
+            "clv": SQL(", ").join(SQL.identifier("clv", c) for c in clv_columns),
+            "model": config.clv_model,
+            "company": company.id,
+        }
+        cr.execute(SQL("SELECT 1 FROM ecrm_partner_score WHERE company_id = %s LIMIT 1", company.id))
+        if not cr.fetchone():
+            # first run of the company: every row is new, a plain insert (no conflict to look for)
+            cr.execute(
+                SQL(
+                    """
+                    INSERT INTO ecrm_partner_score (partner_id, company_id, %(columns)s)
+                    SELECT n.partner_id, %(company)s, %(source)s, %(clv)s, %(model)s, clv.clv_band
+                      FROM ecrm_score_new n JOIN ecrm_score_clv clv ON clv.partner_id = n.partner_id
+                    """,
+                    **params,
+                )
+            )
+            result = (len(partner_ids), cr.rowcount, 0)
+        else:
+            cr.execute(
+                SQL(
+                    """
+                    WITH upserted AS (
+                        INSERT INTO ecrm_partner_score (partner_id, company_id, %(columns)s)
+                        SELECT n.partner_id, %(company)s, %(source)s, %(clv)s, %(model)s, clv.clv_band
+                          FROM ecrm_score_new n JOIN ecrm_score_clv clv ON clv.partner_id = n.partner_id
+                        ON CONFLICT (partner_id, company_id) DO UPDATE SET (%(columns)s) = (%(excluded)s)
+                         WHERE (%(current)s) IS DISTINCT FROM (%(excluded)s)
+                     RETURNING 1
+                    ),
+                    removed AS (
+                        DELETE FROM ecrm_partner_score sc
+                         WHERE sc.company_id = %(company)s
+                           AND NOT EXISTS (SELECT 1 FROM ecrm_score_new n WHERE n.partner_id = sc.partner_id)
+                     RETURNING 1
+                    )
+                    SELECT (SELECT COUNT(*) FROM ecrm_score_new), (SELECT COUNT(*) FROM upserted),
+                           (SELECT COUNT(*) FROM removed)
+                    """,
+                    excluded=SQL(", ").join(SQL("EXCLUDED.%s", SQL.identifier(c)) for c in columns),
+                    current=SQL(", ").join(SQL("ecrm_partner_score.%s", SQL.identifier(c)) for c in columns),
+                    **params,
+                )
+            )
+            result = cr.fetchone()
+        cr.execute(SQL("DROP TABLE ecrm_score_new, ecrm_score_clv"))
+        timings["score_write"] = time.monotonic() - step
         return result
 
     @api.model
-    def _sync_segments(self, company, progress=False, config=None):
+    def _copy_rows(self, table, columns, rows):
+        """COPY ``rows`` (tuples of numbers and simple strings) into the table ``table``."""
+        buffer = io.StringIO()
+        for row in rows:
+            buffer.write("\t".join("\\N" if v is None else str(v) for v in row))
+            buffer.write("\n")
+        buffer.seek(0)
+        # as the ORM does for COPY: no asynchronous wait callback during the copy
+        callback = psycopg2.extensions.get_wait_callback()
+        psycopg2.extensions.set_wait_callback(None)
+        try:
+            self.env.cr.copy_from(buffer, table=table, columns=columns)
+        finally:
+            psycopg2.extensions.set_wait_callback(callback)
+
+    @api.model
+    def _sync_segments(self, company, progress=None, timings=None):
         """Copy each customer's segment and stage onto the partner (company-dependent fields)
-        where they changed, writing one history row per segment change, in the same statement.
+        where they changed, writing one history row per segment change, in the same statement,
+        then fire the segment events of those rows.
 
         Customers (customer_rank > 0) without a score are prospects and can still match
-        a filter segment. Batches of partner ids; in a cron each batch is committed.
+        a filter segment. Batches of partner ids; each batch (partners, history, events) is
+        complete before ``progress`` is called, so a cron committing there resumes cleanly.
 
-        :return: (history records created, number of stage-only or segment changes)
+        :return: (moves, number of stage-only or segment changes); moves maps ``entered`` and
+            ``exited`` to (history ids, partner ids) and ``count`` to the history rows created
         """
         key = str(company.id)
+        timings = {} if timings is None else timings
+        timings.setdefault("events", 0.0)
         self.env.cr.execute(SQL("SELECT MIN(id), MAX(id) FROM res_partner"))
         low, high = self.env.cr.fetchone()
         changes = history_count = 0
@@ -524,6 +601,22 @@ class EcrmPartnerScore(models.Model):
         if low is None:
             moves["count"] = 0
             return moves, 0
+        total = 0
+        if progress:
+            self.env.cr.execute(
+                SQL(
+                    """
+                    SELECT COUNT(*) FROM res_partner p
+                     WHERE p.customer_rank > 0 OR p.ecrm_segment_id ? %(key)s OR p.ecrm_stage ? %(key)s
+                        OR EXISTS (SELECT 1 FROM ecrm_partner_score sc
+                                    WHERE sc.partner_id = p.id AND sc.company_id = %(company)s)
+                    """,
+                    key=key,
+                    company=company.id,
+                )
+            )
+            total = self.env.cr.fetchone()[0]
+        done = 0
         unscored_segment = self._domain_segment_case(company, SQL("p.id"), SQL("NULL::int"))
         now = fields.Datetime.now()
         start = low
@@ -572,7 +665,8 @@ class EcrmPartnerScore(models.Model):
                            ARRAY(SELECT partner_id FROM history WHERE segment_to_id IS NOT NULL ORDER BY id),
                            ARRAY(SELECT id FROM history WHERE segment_from_id IS NOT NULL ORDER BY id),
                            ARRAY(SELECT partner_id FROM history WHERE segment_from_id IS NOT NULL ORDER BY id),
-                           (SELECT COUNT(*) FROM history), (SELECT COUNT(*) FROM updated)
+                           (SELECT COUNT(*) FROM history), (SELECT COUNT(*) FROM updated),
+                           (SELECT COUNT(*) FROM target)
                     """,
                     key=key,
                     unscored=unscored_segment,
@@ -583,15 +677,23 @@ class EcrmPartnerScore(models.Model):
                     uid=self.env.uid,
                 )
             )
-            in_ids, in_partners, out_ids, out_partners, batch_history, batch_changes = self.env.cr.fetchone()
+            in_ids, in_partners, out_ids, out_partners, batch_history, batch_changes, batch_customers = (
+                self.env.cr.fetchone()
+            )
             moves["entered"][0].extend(in_ids)
             moves["entered"][1].extend(in_partners)
             moves["exited"][0].extend(out_ids)
             moves["exited"][1].extend(out_partners)
             history_count += batch_history
             changes += batch_changes
-            if progress and config:
-                config.run_progress = min(99.0, 100.0 * (stop - low + 1) / (high - low + 1))
+            if batch_history:
+                self.env["res.partner"].invalidate_model(["ecrm_segment_id", "ecrm_stage"])
+                step = time.monotonic()
+                self._notify_segment_changes({"entered": (in_ids, in_partners), "exited": (out_ids, out_partners)})
+                timings["events"] += time.monotonic() - step
+            done += batch_customers
+            if progress:
+                progress(40.0 + 60.0 * (stop - low + 1) / (high - low + 1), min(done, total), total)
             start = stop + 1
         self.env["res.partner"].invalidate_model(["ecrm_segment_id", "ecrm_stage"])
         moves["count"] = history_count

@@ -18,3 +18,4 @@ from . import test_analysis_export
 from . import test_analysis_tour
 from . import test_analysis_pair
 from . import test_analysis_cluster
+from . import test_recompute_background
