@@ -203,8 +203,15 @@ def main():
                     f"generated {customers:,} customers, {orders:,} confirmed and {cancelled:,} cancelled orders "
                     f"in {time.perf_counter() - start:.1f}s"
                 )
+            cr.execute("SELECT 1 FROM ecrm_partner_score WHERE company_id = %s LIMIT 1", [company.id])
+            if not cr.fetchone():
+                say("no scores yet: recomputing them first (not timed)")
                 env["ecrm.partner.score"]._recompute_company(company)
                 cr.commit()
+            # planner statistics, as autovacuum keeps them on a live database
+            for table in ("res_partner", "sale_order", "ecrm_partner_score", "account_move_line"):
+                cr.execute(f"ANALYZE {table}")
+            cr.commit()
             cr.execute("SELECT COUNT(*) FROM sale_order WHERE state = 'sale' AND company_id = %s", [company.id])
             n_orders = cr.fetchone()[0]
             cr.execute("SELECT COUNT(*) FROM ecrm_partner_score WHERE company_id = %s", [company.id])

@@ -26,8 +26,8 @@ class EcrmAnalysisCohort(models.AbstractModel):
             retention (0..1), revenue, revenue_per_customer}}, and ``filters`` as given
         :raise UserError: bad dates
         """
+        self.check_access("read")
         Kpi = self.env["ecrm.analysis.kpi"]
-        Kpi._check_analysis_access()
         first, last = self._get_months(date_from, date_to)
         self.env.flush_all()
         self.env.cr.execute(
@@ -93,8 +93,8 @@ class EcrmAnalysisCohort(models.AbstractModel):
         :return: a res.partner list action
         :raise UserError: bad month or negative offset
         """
+        self.check_access("read")
         Kpi = self.env["ecrm.analysis.kpi"]
-        Kpi._check_analysis_access()
         try:
             month = fields.Date.to_date(f"{cohort}-01")
             offset = int(offset)

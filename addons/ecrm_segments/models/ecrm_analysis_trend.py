@@ -105,8 +105,8 @@ class EcrmAnalysisTrend(models.AbstractModel):
             the forecast starts with it.
         :raise UserError: bad dates, grain, horizon or level
         """
+        self.check_access("read")
         Kpi = self.env["ecrm.analysis.kpi"]
-        Kpi._check_analysis_access()
         start, end = Kpi._check_dates(date_from, date_to)
         if grain not in SEASONS:
             raise UserError(self.env._("The period must be week or month, not %(grain)s.", grain=grain))

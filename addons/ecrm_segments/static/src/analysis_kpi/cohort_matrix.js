@@ -69,6 +69,10 @@ export class EcrmCohortMatrix extends Component {
         this.load();
     }
 
+    setMeasure(measure) {
+        this.state.measure = measure;
+    }
+
     get offsets() {
         return [...Array(this.state.data.offsets).keys()];
     }
