@@ -182,7 +182,7 @@ class EcrmAnalysisClusterRun(models.Model):
 
     @api.model
     def _get_features(self, company):
-        """Per-customer features of ``company`` from its counted orders, in three statements.
+        """Per-customer features of ``company`` from its counted orders.
 
         :return: (partner ids sorted, matrix n x (5 + categories) of raw features, categories)
         """
@@ -192,6 +192,9 @@ class EcrmAnalysisClusterRun(models.Model):
         config = self.env["ecrm.config"]._get_for_company(company).sudo()
         today = fields.Date.context_today(self.with_company(company))
         Score = self.env["ecrm.partner.score"]
+        # the counted orders in a temporary table with statistics (the joins below need them),
+        # then one statement for the customers' aggregates and their spend per category, which
+        # numpy pivots on the top categories
         cr.execute(SQL("DROP TABLE IF EXISTS ecrm_cluster_orders"))
         cr.execute(
             SQL(
@@ -199,39 +202,13 @@ class EcrmAnalysisClusterRun(models.Model):
                 Score._counted_orders_sql(company, config, today),
             )
         )
-        lines = SQL(
-            """SELECT o.partner_id, pt.categ_id,
-                      SUM(l.price_subtotal / COALESCE(NULLIF(so.currency_rate, 0), 1.0)) AS spend
-                 FROM ecrm_cluster_orders o
-                 JOIN sale_order so ON so.id = o.order_id
-                 JOIN sale_order_line l ON l.order_id = o.order_id AND l.display_type IS NULL
-                 JOIN product_product pp ON pp.id = l.product_id
-                 JOIN product_template pt ON pt.id = pp.product_tmpl_id
-             GROUP BY o.partner_id, pt.categ_id"""
-        )
-        cr.execute(
-            SQL(
-                """SELECT categ_id FROM (%s) s WHERE spend > 0
-                 GROUP BY categ_id ORDER BY SUM(spend) DESC, categ_id LIMIT %s""",
-                lines,
-                TOP_CATEGORIES,
-            )
-        )
-        categories = [row[0] for row in cr.fetchall()]
-        shares = [
-            SQL(
-                "COALESCE(SUM(c.spend) FILTER (WHERE c.categ_id = %s) / NULLIF(SUM(c.spend) FILTER (WHERE c.spend > 0), 0), 0)",
-                categ,
-            )
-            for categ in categories
-        ]
+        cr.execute(SQL("ANALYZE ecrm_cluster_orders"))
         cr.execute(
             SQL(
                 """
                 WITH discounted AS (
                     SELECT DISTINCT l.order_id FROM sale_order_line l
-                     WHERE l.order_id IN (SELECT order_id FROM ecrm_cluster_orders)
-                       AND (l.discount > 0 OR l.price_unit < 0)
+                     WHERE l.discount > 0 OR l.price_unit < 0
                 ),
                 customers AS (
                     SELECT o.partner_id, %(today)s::date - MAX(o.order_date) AS recency, COUNT(*) AS frequency,
@@ -239,30 +216,51 @@ class EcrmAnalysisClusterRun(models.Model):
                       FROM ecrm_cluster_orders o LEFT JOIN discounted d ON d.order_id = o.order_id
                   GROUP BY o.partner_id
                 ),
+                spend AS (
+                    SELECT o.partner_id, pt.categ_id,
+                           SUM(l.price_subtotal / COALESCE(NULLIF(so.currency_rate, 0), 1.0)) AS spend
+                      FROM ecrm_cluster_orders o
+                      JOIN sale_order so ON so.id = o.order_id
+                      JOIN sale_order_line l ON l.order_id = o.order_id AND l.display_type IS NULL
+                      JOIN product_product pp ON pp.id = l.product_id
+                      JOIN product_template pt ON pt.id = pp.product_tmpl_id
+                  GROUP BY o.partner_id, pt.categ_id
+                ),
                 mix AS (
-                    SELECT c.partner_id %(shares)s FROM (%(lines)s) c GROUP BY c.partner_id
+                    SELECT partner_id, ARRAY_AGG(categ_id) AS categs, ARRAY_AGG(spend) AS spends
+                      FROM spend WHERE spend > 0 GROUP BY partner_id
                 )
                 SELECT cu.partner_id, cu.recency, cu.frequency, cu.monetary, cu.monetary / cu.frequency,
-                       cu.discount_share %(mix_columns)s
+                       cu.discount_share, mix.categs, mix.spends
                   FROM customers cu LEFT JOIN mix ON mix.partner_id = cu.partner_id
               ORDER BY cu.partner_id
                 """,
                 today=today,
-                shares=SQL("").join(
-                    SQL(", %s AS %s", share, SQL.identifier(f"c{i}")) for i, share in enumerate(shares)
-                ),
-                lines=lines,
-                mix_columns=SQL("").join(
-                    SQL(", COALESCE(mix.%s, 0)", SQL.identifier(f"c{i}")) for i in range(len(categories))
-                ),
             )
         )
         rows = cr.fetchall()
         cr.execute(SQL("DROP TABLE ecrm_cluster_orders"))
         if not rows:
-            return np.array([], dtype=np.int64), np.zeros((0, len(FEATURES) + len(categories))), categories
-        data = np.array(rows, dtype=float)
-        return data[:, 0].astype(np.int64), data[:, 1:], categories
+            return np.array([], dtype=np.int64), np.zeros((0, len(FEATURES))), []
+        base = np.array([row[:6] for row in rows], dtype=float)
+        # the customer and category of every (customer, category) spend, then the top categories
+        counts = [len(row[6] or ()) for row in rows]
+        owner = np.repeat(np.arange(len(rows)), counts)
+        categ = np.array([c for row in rows for c in (row[6] or ())], dtype=np.int64)
+        spend = np.array([v for row in rows for v in (row[7] or ())], dtype=float)
+        unique, inverse = np.unique(categ, return_inverse=True)
+        by_categ = np.bincount(inverse, weights=spend, minlength=len(unique))
+        # largest spend first, ties by category id
+        top = np.lexsort((unique, -by_categ))[:TOP_CATEGORIES]
+        categories = [int(unique[i]) for i in top]
+        customer_total = np.bincount(owner, weights=spend, minlength=len(rows))
+        shares = np.zeros((len(rows), len(categories)))
+        for column, categ_id in enumerate(categories):
+            mask = categ == categ_id
+            shares[owner[mask], column] = spend[mask]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            shares = np.where(customer_total[:, None] > 0, shares / customer_total[:, None], 0.0)
+        return base[:, 0].astype(np.int64), np.hstack([base[:, 1:], shares]), categories
 
     @api.model
     def _standardise(self, raw):

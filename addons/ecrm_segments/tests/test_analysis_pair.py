@@ -3,7 +3,7 @@ import io
 import zipfile
 
 from odoo.exceptions import AccessError, ValidationError
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 
 from .common import EcrmCase
 
@@ -185,3 +185,23 @@ class TestAnalysisPair(EcrmCase):
         chart = book.read("xl/charts/chart1.xml").decode()
         self.assertIn("Pairs!$K$2:$K$3", chart)
         self.assertIn("Pairs!$L$2:$L$3", chart)
+
+    def test_multi_company(self):
+        """A user of another company neither sees this company's analyses nor computes its pairs."""
+        run = self.env["ecrm.analysis.pair.run"].create({"name": "Main shop"})
+        run.action_compute()
+        outsider = new_test_user(
+            self.env,
+            login="pairs_outsider",
+            groups="ecrm_segments.ecrm_group_manager",
+            company_id=self.other_company.id,
+            company_ids=[(6, 0, self.other_company.ids)],
+        )
+        self.assertFalse(self.env["ecrm.analysis.pair.run"].with_user(outsider).search([("id", "=", run.id)]))
+        self.assertFalse(self.env["ecrm.analysis.pair"].with_user(outsider).search([("run_id", "=", run.id)]))
+        with self.assertRaises(ValidationError):
+            self.env["ecrm.analysis.pair"].with_user(outsider).get_bought_together(company_id=self.company.id)
+        # in its own company it sees the one order there: A and E together
+        rows = self.env["ecrm.analysis.pair"].with_user(outsider).get_bought_together()
+        self.assertEqual([(p["product_a_id"], p["product_b_id"], p["total_orders"]) for p in rows],
+                         [(self.a.id, self.e.id, 1)])  # fmt: skip
