@@ -236,14 +236,19 @@ class EcrmConfig(models.Model):
             )
             self.env.ref("ecrm_segments.ir_cron_ecrm_recompute").sudo()._trigger()
         if busy and not todo:
+            companies = ", ".join(busy.company_id.mapped("name"))
             title = self.env._("Recompute already running")
-            message = self.env._("A recompute of %(companies)s is already under way; it was not started again.")
+            message = self.env._(
+                "A recompute of %(companies)s is already under way; it was not started again.", companies=companies
+            )
             kind = "warning"
         else:
+            companies = ", ".join(todo.company_id.mapped("name"))
             title = self.env._("Recompute started")
             message = self.env._(
                 "The recompute of %(companies)s runs in the background; its progress shows on the Scoring "
-                "Settings screen. You can leave this page."
+                "Settings screen. You can leave this page.",
+                companies=companies,
             )
             kind = "success"
         return {
@@ -251,8 +256,7 @@ class EcrmConfig(models.Model):
             "tag": "display_notification",
             "params": {
                 "title": title,
-                "message": message
-                % {"companies": ", ".join((busy if busy and not todo else todo).company_id.mapped("name"))},
+                "message": message,
                 "type": kind,
                 "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },

@@ -262,9 +262,11 @@ class EcrmPartnerScore(models.Model):
         config = self.env["ecrm.config"]._get_for_company(company).sudo()
         today = fields.Date.context_today(self.with_company(company))
         self.env.flush_all()
-        with self.env.cr.savepoint():  # nothing is left behind when the rules are refused
-            cell_map = self.env["ecrm.segment"]._get_rfm_cell_map(company)
-            customers, written, removed = self._upsert_scores(company, config, cell_map, today, timings=timings)
+        # refused segment rules raise here, before anything is written (no savepoint needed: a
+        # subtransaction would make the row locks of the foreign keys on res_partner cost a
+        # multixact each when the same rows are updated afterwards)
+        cell_map = self.env["ecrm.segment"]._get_rfm_cell_map(company)
+        customers, written, removed = self._upsert_scores(company, config, cell_map, today, timings=timings)
         if progress:
             progress(40.0)
         step = time.monotonic()
@@ -509,7 +511,6 @@ class EcrmPartnerScore(models.Model):
             ["partner_id", "clv_band", *clv_columns],
             zip(partner_ids, bands, *(clv_values[n] for n in clv_columns), strict=True),
         )
-        cr.execute(SQL("ANALYZE ecrm_score_new, ecrm_score_clv"))
         params = {
             "columns": SQL(", ").join(SQL.identifier(c) for c in columns),
             "source": SQL(", ").join(SQL.identifier("n", c) for c in source_columns),
