@@ -264,6 +264,8 @@ def main():
             second = Score._recompute_company(company)
             cr.commit()
             rerun = time.perf_counter() - second_start
+            # said at once, so a later failure does not lose them
+            say(f"first recompute {full / floor:.2f}x the floor, re-run {rerun / floor:.2f}x")
             say("a day passes: every order one day older, 0.3% of the customers order again")
             new_orders = next_day(env)
             floor_next = measure_floor(cr, company.id)
