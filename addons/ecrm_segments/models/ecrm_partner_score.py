@@ -296,7 +296,7 @@ class EcrmPartnerScore(models.Model):
         return SQL(
             """
             SELECT o.partner_id, o.order_date, o.amount - COALESCE(rf.refunded, 0) AS amount,
-                   COALESCE(rf.refunded, 0) AS refunded, o.discounted, o.order_id
+                   COALESCE(rf.refunded, 0) AS refunded, o.discounted
               FROM (
                     SELECT so.id AS order_id, cp.commercial_partner_id AS partner_id,
                            so.date_order::date AS order_date, FALSE AS discounted,
