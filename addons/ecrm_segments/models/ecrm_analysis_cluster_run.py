@@ -22,6 +22,8 @@ TOP_CATEGORIES = 3
 # k-means runs on one thread: Odoo serves requests with several worker processes, and
 # multi-threaded k-means on a busy machine slows down many times over (oversubscription)
 THREADS = 1
+# k-means++ initialisations of the final fit (the best inertia is kept)
+N_INIT = 4
 # the per-customer features, in the order of the matrix columns (category shares follow)
 FEATURES = ["recency", "frequency", "monetary", "basket", "discount_share"]
 
@@ -29,10 +31,10 @@ FEATURES = ["recency", "frequency", "monetary", "basket", "discount_share"]
 class EcrmAnalysisClusterRun(models.Model):
     """A stored k-means clustering of the company's customers on their buying behaviour.
 
-    Features per customer, from the counted orders of ``ecrm.partner.score`` (confirmed,
-    company currency, credit notes deducted): recency (days), frequency (orders),
-    monetary (net spend), average basket, discount share (share of orders with a discounted
-    line) and the share of spend in each of the company's top three categories. Frequency,
+    Features per customer: recency (days), frequency (orders), monetary (net spend) and
+    average basket from ``ecrm.partner.score`` (the counted orders: confirmed, company
+    currency, credit notes deducted), discount share (share of the confirmed orders with a
+    discounted line) and the share of spend in each of the company's top three categories. Frequency,
     monetary and basket are log-transformed (they are heavily skewed), then every feature is
     standardised (z-score) so that each weighs the same.
 
@@ -182,64 +184,64 @@ class EcrmAnalysisClusterRun(models.Model):
 
     @api.model
     def _get_features(self, company):
-        """Per-customer features of ``company`` from its counted orders.
+        """Per-customer features of ``company``, in one statement.
+
+        Recency, frequency, monetary and basket are the customer's scores
+        (``ecrm.partner.score``: the counted orders, company currency, credit notes deducted),
+        so the clusters agree with the RFM screens; the discount share and the spend per
+        category come from the lines of the customer's confirmed orders.
 
         :return: (partner ids sorted, matrix n x (5 + categories) of raw features, categories)
         """
-        for model in ("sale.order", "sale.order.line", "account.move", "account.move.line", "product.template"):
+        for model in ("sale.order", "sale.order.line", "product.template", "ecrm.partner.score"):
             self.env[model].flush_model()
         cr = self.env.cr
-        config = self.env["ecrm.config"]._get_for_company(company).sudo()
         today = fields.Date.context_today(self.with_company(company))
-        Score = self.env["ecrm.partner.score"]
-        # the counted orders in a temporary table with statistics (the joins below need them),
-        # then one statement for the customers' aggregates and their spend per category, which
-        # numpy pivots on the top categories
-        cr.execute(SQL("DROP TABLE IF EXISTS ecrm_cluster_orders"))
-        cr.execute(
-            SQL(
-                "CREATE TEMP TABLE ecrm_cluster_orders ON COMMIT DROP AS %s",
-                Score._counted_orders_sql(company, config, today),
-            )
-        )
-        cr.execute(SQL("ANALYZE ecrm_cluster_orders"))
         cr.execute(
             SQL(
                 """
-                WITH discounted AS (
-                    SELECT DISTINCT l.order_id FROM sale_order_line l
-                     WHERE l.discount > 0 OR l.price_unit < 0
+                WITH scored AS (
+                    SELECT partner_id, %(today)s::date - last_order_date AS recency, frequency, monetary,
+                           monetary / NULLIF(frequency, 0) AS basket
+                      FROM ecrm_partner_score WHERE company_id = %(company)s
                 ),
-                customers AS (
-                    SELECT o.partner_id, %(today)s::date - MAX(o.order_date) AS recency, COUNT(*) AS frequency,
-                           SUM(o.amount) AS monetary, COUNT(d.order_id)::float / COUNT(*) AS discount_share
-                      FROM ecrm_cluster_orders o LEFT JOIN discounted d ON d.order_id = o.order_id
-                  GROUP BY o.partner_id
-                ),
-                spend AS (
-                    SELECT o.partner_id, pt.categ_id,
-                           SUM(l.price_subtotal / COALESCE(NULLIF(so.currency_rate, 0), 1.0)) AS spend
-                      FROM ecrm_cluster_orders o
-                      JOIN sale_order so ON so.id = o.order_id
-                      JOIN sale_order_line l ON l.order_id = o.order_id AND l.display_type IS NULL
+                lines AS MATERIALIZED (
+                    SELECT so.id AS order_id, cp.commercial_partner_id AS partner_id, pt.categ_id,
+                           l.price_subtotal / COALESCE(NULLIF(so.currency_rate, 0), 1.0) AS spend,
+                           (l.discount > 0 OR l.price_unit < 0) AS discounted
+                      FROM sale_order so
+                      JOIN res_partner cp ON cp.id = so.partner_id
+                      JOIN sale_order_line l ON l.order_id = so.id AND l.display_type IS NULL
                       JOIN product_product pp ON pp.id = l.product_id
                       JOIN product_template pt ON pt.id = pp.product_tmpl_id
-                  GROUP BY o.partner_id, pt.categ_id
+                     WHERE so.company_id = %(company)s AND so.state = 'sale'
+                ),
+                orders AS (
+                    SELECT partner_id, order_id, BOOL_OR(discounted) AS discounted FROM lines GROUP BY partner_id, order_id
+                ),
+                discounts AS (
+                    SELECT partner_id, COUNT(*) FILTER (WHERE discounted)::float / COUNT(*) AS share
+                      FROM orders GROUP BY partner_id
+                ),
+                spend AS (
+                    SELECT partner_id, categ_id, SUM(spend) AS spend FROM lines GROUP BY partner_id, categ_id
                 ),
                 mix AS (
                     SELECT partner_id, ARRAY_AGG(categ_id) AS categs, ARRAY_AGG(spend) AS spends
                       FROM spend WHERE spend > 0 GROUP BY partner_id
                 )
-                SELECT cu.partner_id, cu.recency, cu.frequency, cu.monetary, cu.monetary / cu.frequency,
-                       cu.discount_share, mix.categs, mix.spends
-                  FROM customers cu LEFT JOIN mix ON mix.partner_id = cu.partner_id
-              ORDER BY cu.partner_id
+                SELECT s.partner_id, s.recency, s.frequency, s.monetary, s.basket, COALESCE(d.share, 0),
+                       mix.categs, mix.spends
+                  FROM scored s
+             LEFT JOIN discounts d ON d.partner_id = s.partner_id
+             LEFT JOIN mix ON mix.partner_id = s.partner_id
+              ORDER BY s.partner_id
                 """,
                 today=today,
+                company=company.id,
             )
         )
         rows = cr.fetchall()
-        cr.execute(SQL("DROP TABLE ecrm_cluster_orders"))
         if not rows:
             return np.array([], dtype=np.int64), np.zeros((0, len(FEATURES))), []
         base = np.array([row[:6] for row in rows], dtype=float)
@@ -299,7 +301,8 @@ class EcrmAnalysisClusterRun(models.Model):
         if len(np.unique(raw, axis=0)) <= wanted:
             raise UserError(
                 self.env._(
-                    "Too few different customers to form %(k)s clusters: %(count)s customers with counted orders.",
+                    "Too few different customers to form %(k)s clusters: %(count)s customers with scores "
+                    "(recompute the scores first if customers are missing).",
                     k=wanted,
                     count=len(partner_ids),
                 )
@@ -311,7 +314,7 @@ class EcrmAnalysisClusterRun(models.Model):
                 k = self.k_manual
             else:
                 k, scores = self._choose_k(matrix, self.seed)
-            model = KMeans(n_clusters=k, random_state=self.seed, n_init=10).fit(matrix)
+            model = KMeans(n_clusters=k, random_state=self.seed, n_init=N_INIT).fit(matrix)
         labels = model.labels_
         # number the clusters by size (largest first), ties by their centre: stable across runs
         sizes = np.bincount(labels, minlength=k)

@@ -67,6 +67,8 @@ class TestAnalysisCluster(EcrmCase):
         now = fields.Datetime.now()
         for order, (_p, _pr, _price, days_ago, _d) in zip(created, orders, strict=True):
             order.date_order = now - timedelta(days=days_ago)
+        # recency, frequency and spend are the customers' scores
+        cls.env["ecrm.partner.score"].recompute()
 
     def run_clusters(self, user=None, **values):
         run = self.env["ecrm.analysis.cluster.run"].with_user(user or self.ecrm_user).create(values)
