@@ -95,22 +95,34 @@ def connect(db, autocommit=True):
             time.sleep(1)
 
 
+_connections = {}
+
+
 def query(db, sql, params=None):
-    """Rows of ``sql`` on ``db`` (a fresh connection: survives a PostgreSQL restart)."""
-    for attempt in range(30):
+    """Rows of ``sql`` on ``db``, on a kept connection that is opened again after a PostgreSQL restart."""
+    for attempt in range(60):
+        conn = _connections.get(db)
         try:
-            conn = connect(db)
-            try:
-                with conn.cursor() as cr:
-                    cr.execute(sql, params)
-                    return cr.fetchall() if cr.description else []
-            finally:
-                conn.close()
-        except psycopg2.OperationalError:
-            if attempt == 29:
+            if conn is None or conn.closed:
+                conn = _connections[db] = connect(db)
+            with conn.cursor() as cr:
+                cr.execute(sql, params)
+                return cr.fetchall() if cr.description else []
+        except (psycopg2.OperationalError, psycopg2.InterfaceError):
+            close(db)
+            if attempt == 59:
                 raise
             time.sleep(1)
     return []
+
+
+def close(db):
+    conn = _connections.pop(db, None)
+    if conn is not None:
+        try:
+            conn.close()
+        except psycopg2.Error:
+            pass
 
 
 def database_exists(db):
@@ -118,6 +130,7 @@ def database_exists(db):
 
 
 def drop_database(db):
+    close(db)
     query("postgres", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [db])
     query("postgres", f'DROP DATABASE IF EXISTS "{db}"')
     subprocess.run(["rm", "-rf", str(DATA_DIR / "filestore" / db)], check=False)
@@ -139,7 +152,7 @@ class Server(OdooServer):
         args = [
             "--max-cron-threads",
             str(crons),
-            "--smtp-server",
+            "--smtp",
             "127.0.0.1",
             "--smtp-port",
             str(smtp_port),

@@ -9,8 +9,8 @@ reference run and the disturbed runs start from the same rows (same ids). What i
 - four tag rules (orders, spend, language, discounted share) that depend only on the orders;
 - a loyalty programme with a card per customer and three earned lots each over two years,
   about half of them past their expiry date (the expiry job's work);
-- a running "inactive customer" campaign with one email step (no customer's last order within
-  two days of its threshold, so runs minutes apart enrol the same customers);
+- two running "inactive customer" campaigns with one email step each (no customer's last order within
+  two days of their thresholds, so runs minutes apart enrol the same customers);
 - a helpdesk team, an SLA policy and open tickets: a third breached, a third due for a warning,
   a third not due for hours;
 - the jobs' batch sizes lowered to ``--batch`` so that every job commits several batches;
@@ -22,7 +22,8 @@ import sys
 import warnings
 from pathlib import Path
 
-INACTIVITY_DAYS = 120
+# two win-back campaigns (two batches of the enrolment job): customers inactive for these many days
+INACTIVITY_DAYS = (120, 365)
 TEMPLATE_BODY = (
     '<div><p>Hello <t t-out="object.name"/>,</p><p>We miss you: <a href="https://shop.example.com/">'
     "see what is new</a>.</p></div>"
@@ -98,20 +99,21 @@ def setup(env, batch):
     )
     del cards
 
-    # --- campaign: inactive customers, one email; keep every last order 2+ days off the threshold
-    cr.execute(
-        """
-        WITH last AS (SELECT partner_id FROM sale_order WHERE state = 'sale' GROUP BY partner_id
-                      HAVING MAX(date_order) BETWEEN now() - %(days)s * interval '1 day' - interval '2 days'
-                                                 AND now() - %(days)s * interval '1 day' + interval '2 days')
-        UPDATE sale_order so SET date_order = so.date_order - interval '5 days'
-          FROM last
-         WHERE so.partner_id = last.partner_id
-           AND so.date_order BETWEEN now() - %(days)s * interval '1 day' - interval '2 days'
-                                 AND now() - %(days)s * interval '1 day' + interval '2 days'
-        """,
-        {"days": INACTIVITY_DAYS},
-    )
+    # --- campaigns: inactive customers, one email; keep every last order 2+ days off the thresholds
+    for days in INACTIVITY_DAYS:
+        cr.execute(
+            """
+            WITH last AS (SELECT partner_id FROM sale_order WHERE state = 'sale' GROUP BY partner_id
+                          HAVING MAX(date_order) BETWEEN now() - %(days)s * interval '1 day' - interval '2 days'
+                                                     AND now() - %(days)s * interval '1 day' + interval '2 days')
+            UPDATE sale_order so SET date_order = so.date_order - interval '5 days'
+              FROM last
+             WHERE so.partner_id = last.partner_id
+               AND so.date_order BETWEEN now() - %(days)s * interval '1 day' - interval '2 days'
+                                     AND now() - %(days)s * interval '1 day' + interval '2 days'
+            """,
+            {"days": days},
+        )
     template = env["mail.template"].create(
         {
             "name": "Scale: we miss you",
@@ -121,16 +123,19 @@ def setup(env, batch):
             "body_html": TEMPLATE_BODY,
         }
     )
-    campaign = env["ecrm.campaign"].create(
-        {
-            "name": "Scale: win back",
-            "trigger": "inactivity",
-            "trigger_days": INACTIVITY_DAYS,
-            "step_ids": [Command.create({"name": "We miss you", "mail_template_id": template.id})],
-        }
-    )
-    campaign.action_activate()
+    campaigns = env["ecrm.campaign"]
+    for days in INACTIVITY_DAYS:
+        campaigns |= env["ecrm.campaign"].create(
+            {
+                "name": f"Scale: win back after {days} days",
+                "trigger": "inactivity",
+                "trigger_days": days,
+                "step_ids": [Command.create({"name": f"We miss you ({days} days)", "mail_template_id": template.id})],
+            }
+        )
+    campaigns.action_activate()
     env["ir.config_parameter"].set_param("ecrm_marketing.batch_size", batch)
+    env["ir.config_parameter"].set_param("ecrm_scale.scenario", batch)
 
     # --- helpdesk: open tickets, a third breached, a third to warn, a third not due
     team = env["ecrm.helpdesk.team"].create({"name": "Scale Support", "leader_id": env.ref("base.user_admin").id})
@@ -189,7 +194,7 @@ def setup(env, batch):
     cr.execute("DELETE FROM ir_cron_trigger")
     cr.execute("UPDATE ecrm_config SET last_run_day = NULL")
     cr.execute("ANALYZE")
-    return {"customers": len(partner_ids), "tickets": tickets, "program": program.id, "campaign": campaign.id}
+    return {"customers": len(partner_ids), "tickets": tickets, "program": program.id, "campaigns": campaigns.ids}
 
 
 def main():
