@@ -167,9 +167,9 @@ def run_reference(base, workdir, keep):
         for job in JOB_NAMES:
             t0 = cluster.now_utc(run.db)
             cluster.schedule_now(run.db, run.ids[job])
-            timings[job] = cluster.wait_jobs(run.db, [job], t0, timeout=1800)
+            timings[job] = cluster.wait_jobs(run.db, [job], t0, timeout=1800, servers=run.servers)
         t0 = cluster.now_utc(run.db)
-        cluster.wait_jobs(run.db, JOB_NAMES, t0 - _hour(), timeout=900)
+        cluster.wait_jobs(run.db, JOB_NAMES, t0 - _hour(), timeout=900, servers=run.servers)
         reference = run.digest()
         problems = cluster.invariants(run.db, run.sink.messages()) + run.errors()
         say(
@@ -199,7 +199,7 @@ def run_concurrent(base, workdir, reference, keep):
         for job in JOB_NAMES:
             cluster.schedule_now(run.db, run.ids[job])
         outcomes = cluster.direct_trigger_all(run.servers, run.db, JOB_NAMES)
-        cluster.wait_jobs(run.db, JOB_NAMES, t0, timeout=1800)
+        cluster.wait_jobs(run.db, JOB_NAMES, t0, timeout=1800, servers=run.servers)
         problems = [
             f"{server} {job}: {outcome}"
             for (server, job), outcome in outcomes.items()
@@ -278,6 +278,7 @@ def crash_job(run, job, point, whole_server, t0):
     cron_id = run.ids[job]
     watcher = JobWatcher(run, cron_id)
     cluster.schedule_now(run.db, cron_id)
+    cluster.kick(run.servers[run.ids[job] % len(run.servers)], cron_id)
     watcher.wait()
     last_done = None
     deadline = time.time() + 900
@@ -324,6 +325,7 @@ def pg_restart_job(run, job, t0):
     cron_id = run.ids[job]
     watcher = JobWatcher(run, cron_id)
     cluster.schedule_now(run.db, cron_id)
+    cluster.kick(run.servers[0], cron_id)
     watcher.wait()
     deadline = time.time() + 900
     while time.time() < deadline:
@@ -364,8 +366,8 @@ def run_crashes(base, workdir, reference, point, jobs, pg_restart_job_name, keep
                     killed.start()  # the restarted server (same port, same database)
             else:
                 cluster.schedule_now(run.db, run.ids[job])
-            cluster.wait_jobs(run.db, [job], job_t0, timeout=1800)
-        cluster.wait_jobs(run.db, JOB_NAMES, t0, timeout=900)
+            cluster.wait_jobs(run.db, [job], job_t0, timeout=1800, servers=run.servers)
+        cluster.wait_jobs(run.db, JOB_NAMES, t0, timeout=900, servers=run.servers)
         problems = run.check(reference)
         say(
             f"crash run '{point}' done in {time.time() - started:.0f} s: "
@@ -395,6 +397,7 @@ def main():
     parser.add_argument("--load-clients", default=None, help="comma-separated concurrency levels")
     parser.add_argument("--load-seconds", type=float, default=None, help="seconds per concurrency level")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_args: sys.exit(143))  # stop the servers, drop the copies
     args.size = args.size or ("small" if args.ci else "medium")
     pg_restart = (args.pg_restart or not args.ci) and not args.no_pg_restart
     parts = set(args.parts.split(","))
