@@ -155,9 +155,10 @@ class Client(threading.Thread):
 
 
 def drive(server, ecrm, context, clients, seconds, seed):
-    until = time.time() + seconds
-    threads = [Client(server, ecrm, context, i, until, seed * 100 + i) for i in range(clients)]
+    threads = [Client(server, ecrm, context, i, 0, seed * 100 + i) for i in range(clients)]  # logged in
     started = time.time()
+    for thread in threads:
+        thread.until = started + seconds
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -208,7 +209,7 @@ def build_core(base_core, size, say):
     return base_core
 
 
-def checks(db, ecrm):
+def checks(db, ecrm, program_id):
     """Problems after the load: overdrawn cards, balances off their ledger, orders awarded twice."""
     problems = []
     overdrawn = cluster.query(db, "SELECT count(*) FROM loyalty_card WHERE points < 0")[0][0]
@@ -236,9 +237,9 @@ def checks(db, ecrm):
             db,
             """SELECT count(*) FROM sale_order so
                 WHERE so.state = 'sale' AND so.create_date > now() - interval '1 day'
-                  AND so.partner_id IN (SELECT partner_id FROM loyalty_card c JOIN loyalty_program p
-                                          ON p.id = c.program_id WHERE p.name = 'Load Club')
+                  AND so.partner_id IN (SELECT partner_id FROM loyalty_card WHERE program_id = %(program)s)
                   AND NOT EXISTS (SELECT 1 FROM ecrm_loyalty_ledger l WHERE l.order_id = so.id AND l.kind = 'earn')""",
+            {"program": program_id},
         )[0][0]
         if missing:
             problems.append(f"{missing} confirmed load order(s) without their earn line")
@@ -279,7 +280,7 @@ def run(workdir, levels, seconds, keep=False, say=print, base=None, size="small"
                     f" {len(result['errors'])} errors"
                 )
                 problems += [f"{label} {clients} clients: {e}" for e in result["errors"][:5]]
-            problems += [f"{label}: {p}" for p in checks(db, ecrm)]
+            problems += [f"{label}: {p}" for p in checks(db, ecrm, context["program"])]
             problems += [f"{label} server: {line}" for line in server.errors_in_log()]
         finally:
             server.stop()

@@ -402,6 +402,7 @@ def main():
         "--pg-restart", action="store_true", help="restart PostgreSQL during one job (default: full run)"
     )
     parser.add_argument("--no-pg-restart", action="store_true")
+    parser.add_argument("--crash-points", default="inside,boundary", help="crash runs to do (inside, boundary)")
     parser.add_argument(
         "--compare", action="store_true", help="with --ci: measure the load without the addons too (overhead ratio)"
     )
@@ -433,6 +434,8 @@ def main():
                 points = [("inside", CRASH_JOBS, "campaign_send" if pg_restart else None)]
                 points.append(("boundary", CRASH_JOBS if not args.ci else ["loyalty_expiry", "campaign_send"], None))
                 for point, jobs, pg_job in points:
+                    if point not in args.crash_points.split(","):
+                        continue
                     outcomes, found = run_crashes(base, workdir, reference, point, jobs, pg_job, args.keep)
                     figures[f"crash_{point}"] = outcomes
                     problems += [f"crash {point}: {p}" for p in found]
