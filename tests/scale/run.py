@@ -294,7 +294,7 @@ def crash_job(run, job, point, whole_server, t0):
         hit = False
         # inside: the job announced its work (its progress row is committed) and, when it has
         # several batches, committed at least one; its cursor has uncommitted writes now
-        if point == "inside" and writing and done is not None and (done > 0 or job in ONE_BATCH_FIRST):
+        if point == "inside" and writing and done is not None and (done > 0 or (job in ONE_BATCH_FIRST and remaining)):
             hit = True
         elif point == "boundary" and done is not None and last_done is not None and done > last_done and remaining:
             hit = True
