@@ -325,6 +325,11 @@ def wait_jobs(db, jobs, t0, timeout, servers=(), poll=0.5):
         if time.time() - started > timeout:
             states = {job: (pending(db, job, t0), cron_busy(db, ids[job])) for job in left}
             raise TimeoutError(f"jobs not finished after {timeout}s: {states}")
+        for server in servers:
+            if server.proc and server.proc.poll() is not None and not getattr(server, "down", False):
+                # the process supervisor's job (systemd Restart=always): Odoo's prefork master
+                # exits when PostgreSQL goes away ("Stopping forcefully")
+                server.start()
         live = [s for s in servers if s.proc and s.proc.poll() is None]
         for job in left:
             if not live or time.time() - _kicks.get(ids[job], 0) < 3 or cron_busy(db, ids[job]):
