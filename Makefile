@@ -6,7 +6,7 @@ SIZE ?= demo
 SEED ?= 42
 ARGS ?=
 
-.PHONY: run test lint data bench i18n
+.PHONY: run test lint data bench i18n scale
 run:  ## install the four addons with demo data and serve Odoo on http://127.0.0.1:8069
 	@$(ECRM) run $(ARGS)
 test: ## every test of the four addons plus tests/, on a throwaway database
@@ -20,3 +20,5 @@ bench: ## benchmarks under tests/benchmarks: make bench BENCH_SIZE=small|100k AR
 	@$(ECRM) bench --size $(BENCH_SIZE) $(ARGS)
 i18n: ## export .pot files and refresh zh_CN.po (keeps existing translations): make i18n ARGS="--addons ecrm_loyalty"
 	@$(ECRM) i18n $(ARGS)
+scale: ## two Odoo servers, kill -9 in every job, load over JSON-RPC: make scale (20k customers) or ARGS=--ci
+	@$(ECRM) scale $(ARGS)

@@ -401,6 +401,19 @@ def cmd_bench(args):
     return rc
 
 
+def cmd_scale(args):
+    """Two servers on one database, crashes in every job, load through JSON-RPC (tests/scale/run.py)."""
+    server = pg.find_server(say)
+    env = dict(
+        os.environ,
+        ECRM_ODOO_SRC=str(ODOO_SRC),
+        ECRM_DATA_DIR=str(STATE_DIR / "filestore"),
+        **server.env(),
+    )
+    cmd = [str(VENV_PYTHON), str(ROOT / "tests/scale/run.py"), *args.scale_args]
+    return subprocess.call(cmd, env=env, cwd=ROOT)
+
+
 def main():
     parser = argparse.ArgumentParser(prog="ecrm", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -443,7 +456,14 @@ def main():
     bench.add_argument("--only", help="run only benchmarks whose file name contains this")
     bench.set_defaults(func=cmd_bench)
 
-    args = parser.parse_args()
+    scale = sub.add_parser("scale", help="two servers, crashes, load (tests/scale; --ci for the small variant)")
+    scale.set_defaults(func=cmd_scale)
+
+    args, extra = parser.parse_known_args()
+    if args.command == "scale":
+        args.scale_args = extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     return args.func(args)
 
 
