@@ -260,7 +260,9 @@ class EcrmPartnerScore(models.Model):
         started = time.monotonic()
         timings = {}
         config = self.env["ecrm.config"]._get_for_company(company).sudo()
-        today = fields.Date.context_today(self.with_company(company))
+        # the orders are dated by their UTC day (``date_order::date``): count the days since
+        # them on the same calendar, whatever the time zone of the user who runs it
+        today = fields.Date.today()
         self.env.flush_all()
         # refused segment rules raise here, before anything is written (no savepoint needed: a
         # subtransaction would make the row locks of the foreign keys on res_partner cost a
@@ -718,7 +720,7 @@ class EcrmPartnerScore(models.Model):
     def _compute_clv(self, company, config, today=None, force=False):
         """Refit (when the data changed, or ``force``) and refresh CLV and churn risk of the
         stored scores of ``company``; the full recompute does the same inside its upsert."""
-        today = today or fields.Date.context_today(self.with_company(company))
+        today = today or fields.Date.today()  # the orders' UTC calendar, as in the recompute
         self.env.flush_all()
         self.env.cr.execute(
             SQL(
