@@ -1,4 +1,3 @@
-from odoo import fields
 from odoo.http import request, route
 
 from odoo.addons.portal.controllers.portal import CustomerPortal
@@ -26,7 +25,7 @@ class EcrmLoyaltyPortal(CustomerPortal):
         # read as the portal user: record rules show only the customer's own cards and lines
         cards = request.env["loyalty.card"].search(self._ecrm_loyalty_domain())
         lines = request.env["ecrm.loyalty.ledger"].search([("card_id", "in", cards.ids)], limit=50)
-        today = fields.Date.context_today(cards)
+        today = request.env.company._ecrm_loyalty_today()
         expiring = request.env["ecrm.loyalty.lot"].search(
             [
                 ("card_id", "in", cards.ids),

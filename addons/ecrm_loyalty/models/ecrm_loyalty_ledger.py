@@ -33,7 +33,7 @@ class EcrmLoyaltyLedger(models.Model):
         required=True,
         readonly=True,
     )
-    date = fields.Date(required=True, readonly=True, default=fields.Date.context_today)
+    date = fields.Date(required=True, readonly=True, default=lambda self: self.env.company._ecrm_loyalty_today())
     card_id = fields.Many2one("loyalty.card", required=True, readonly=True, index=True, ondelete="restrict")
     # program, company, date and expiry are served by the liability index below (few indexes: fast inserts)
     program_id = fields.Many2one("loyalty.program", required=True, readonly=True, ondelete="restrict")
@@ -163,7 +163,7 @@ class EcrmLoyaltyLedger(models.Model):
             "pending_points": pending_points,
             "shortfall_points": 0.0,
             "value": (points + pending_points) * rate,
-            "date": fields.Date.context_today(self),
+            "date": (card.company_id or self.env.company)._ecrm_loyalty_today(),
             "user_id": self.env.uid,
         }
         if lot:
@@ -253,7 +253,7 @@ class EcrmLoyaltyLedger(models.Model):
         awards = [a for a in awards if float_compare(a["points"], 0.0, precision_digits=POINT_DIGITS) > 0]
         if not awards:
             return self.browse()
-        today = fields.Date.context_today(self)
+        today = self.env.company._ecrm_loyalty_today()
         lot_vals = []
         for award in awards:
             card = award["card"]

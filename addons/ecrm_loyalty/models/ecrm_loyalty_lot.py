@@ -57,7 +57,7 @@ class EcrmLoyaltyLot(models.Model):
     # ------------------------------------------------------------------
     def _ecrm_releasable(self):
         """The pending lots of ``self`` whose points can become available today."""
-        today = fields.Date.context_today(self)
+        today = self.env.company._ecrm_loyalty_today()
         lots = self.filtered(lambda lot: lot.state == "pending")
         by_payment = lots.filtered(lambda lot: lot.program_id.ecrm_pending_mode == "payment")
         paid_orders = by_payment.order_id.filtered(
@@ -97,7 +97,7 @@ class EcrmLoyaltyLot(models.Model):
         ]
         self._ecrm_add_remaining({lot.id: lot.pending_points for lot in lots})
         self._ecrm_add_remaining({lot.id: -lot.pending_points for lot in lots}, column="pending_points")
-        today = fields.Date.context_today(self)
+        today = self.env.company._ecrm_loyalty_today()
         lots.write({"state": "available", "available_date": today})
         return Ledger._ecrm_write_lines(vals, orm=False)
 
@@ -127,7 +127,7 @@ class EcrmLoyaltyLot(models.Model):
         cr = self.env.cr
         self.env.flush_all()
         now = cr.now()
-        today = fields.Date.context_today(self)
+        today = self.env.company._ecrm_loyalty_today()
         cr.execute(
             SQL(
                 """
@@ -183,7 +183,7 @@ class EcrmLoyaltyLot(models.Model):
     def _cron_expire(self, batch_size=5000):
         """Daily: expire the lots whose expiry date has passed. Idempotent and resumable: every
         batch is committed and its lots leave the search domain."""
-        today = fields.Date.context_today(self)
+        today = self.env.company._ecrm_loyalty_today()
         domain = [
             ("state", "=", "available"),
             ("remaining", ">", 0),
@@ -201,7 +201,7 @@ class EcrmLoyaltyLot(models.Model):
     @api.model
     def _cron_notify_expiring(self, batch_size=5000):
         """Daily: fire ``loyalty.points_expiring`` once per lot, N days (program setting) before it expires."""
-        today = fields.Date.context_today(self)
+        today = self.env.company._ecrm_loyalty_today()
         cron = self.env["ir.cron"]
         programs = self.env["loyalty.program"].search([("ecrm_expiring_notice_days", ">", 0)])
         domains = [

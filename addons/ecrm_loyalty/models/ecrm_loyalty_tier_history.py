@@ -13,7 +13,7 @@ class EcrmLoyaltyTierHistory(models.Model):
     tier_from_id = fields.Many2one("ecrm.loyalty.tier", string="From", readonly=True, ondelete="restrict")
     tier_to_id = fields.Many2one("ecrm.loyalty.tier", string="To", readonly=True, ondelete="restrict")
     direction = fields.Selection([("up", "Upgrade"), ("down", "Downgrade")], required=True, readonly=True)
-    date = fields.Date(required=True, readonly=True, default=fields.Date.context_today)
+    date = fields.Date(required=True, readonly=True, default=lambda self: self.env.company._ecrm_loyalty_today())
     qualifying_amount = fields.Float(readonly=True)
     company_id = fields.Many2one("res.company", readonly=True, default=lambda self: self.env.company, index=True)
 

@@ -15,7 +15,7 @@ class LoyaltyCard(models.Model):
     ecrm_tier_id = fields.Many2one(related="partner_id.ecrm_tier_id", string="Tier")
 
     def _compute_ecrm_lot_figures(self):
-        today = fields.Date.context_today(self)
+        today = self.env.company._ecrm_loyalty_today()
         Lot = self.env["ecrm.loyalty.lot"].sudo()  # sudo: figures of the card the user can read
         pending = dict(
             Lot._read_group(
@@ -224,7 +224,7 @@ class LoyaltyCard(models.Model):
             )
         if not self.active or not self.program_id.active:
             raise UserError(self.env._("Card %(card)s is archived.", card=self.code))
-        if self.expiration_date and self.expiration_date < fields.Date.context_today(self):
+        if self.expiration_date and self.expiration_date < self.env.company._ecrm_loyalty_today():
             raise UserError(self.env._("Card %(card)s has expired.", card=self.code))
 
     def _ecrm_record_adjustment(self, deltas, reason):

@@ -49,7 +49,7 @@ class ResPartner(models.Model):
     def _ecrm_tier_metric(self):
         """Qualifying amount of each (commercial) partner over the company's rolling window."""
         company = self.env.company
-        since = fields.Date.add(fields.Date.context_today(self), days=-company.ecrm_tier_window_days)
+        since = fields.Date.add(self.env.company._ecrm_loyalty_today(), days=-company.ecrm_tier_window_days)
         metric = defaultdict(float)
         if company.ecrm_tier_basis == "points":
             groups = (
@@ -100,7 +100,7 @@ class ResPartner(models.Model):
             [("company_id", "in", [company.id, False])], order="threshold desc, id"
         )
         metric = partners._ecrm_tier_metric()
-        today = fields.Date.context_today(self)
+        today = self.env.company._ecrm_loyalty_today()
         changes, grace_start, grace_clear = {}, self.browse(), self.browse()
         for partner in partners:
             amount = metric.get(partner, 0.0)
@@ -130,7 +130,7 @@ class ResPartner(models.Model):
 
     def _ecrm_tier_apply(self, changes):
         """Apply tier changes: tier field, contact tag, pricelist, history, and the event."""
-        today = fields.Date.context_today(self)
+        today = self.env.company._ecrm_loyalty_today()
         all_tags = self.env["ecrm.loyalty.tier"].with_context(active_test=False).search([]).category_id  # pylint: disable=no-search-all
         by_target = defaultdict(lambda: self.browse())
         by_move = defaultdict(lambda: self.browse())

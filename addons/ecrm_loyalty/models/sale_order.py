@@ -68,7 +68,7 @@ class SaleOrder(models.Model):
                 ["card_id"],
             )
         }
-        today = fields.Date.context_today(self)
+        today = self.env.company._ecrm_loyalty_today()
         awards = []
         for entry in earn_entries.sorted(lambda pe: (pe.order_id.date_order, pe.order_id.id)):
             order, card, program = (

@@ -1,6 +1,7 @@
 import io
 import zipfile
 
+from odoo import fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 from odoo.tests.common import freeze_time
@@ -125,6 +126,31 @@ class TestLoyaltyLiability(EcrmLoyaltyCase):
         )
         self.assertEqual(report_type, "html")
         self.assertIn(b"Tea Club", pdf)
+
+    def test_one_calendar_whatever_the_users_time_zone(self):
+        """The ledger's dates and the accountant's as-of date are on the company's calendar: an order
+        confirmed by a user in Brussels at 23:30 UTC counts in the liability of an accountant in
+        New York opening the report at that moment (the three users' "today" are three dates)."""
+        self.env.user.tz = "Europe/Brussels"
+        self.accountant.tz = "America/New_York"
+        self.env.company.partner_id.tz = False
+        with freeze_time("2026-03-10 23:30:00"):
+            order = self._confirmed_order(qty=3)
+            line = self.Ledger.search([("order_id", "=", order.id)])
+            self.assertEqual(line.date, fields.Date.to_date("2026-03-10"))
+            wizard = self.env["ecrm.loyalty.liability"].with_user(self.accountant).create({})
+            self.assertEqual(wizard.date, fields.Date.to_date("2026-03-10"))
+            wizard.action_compute()
+            self.assertEqual(sum(wizard.line_ids.filtered(lambda l: l.program_id == self.program).mapped("points")), 300)
+        self.env.company.partner_id.tz = "Asia/Shanghai"
+        with freeze_time("2026-03-11 23:30:00"):
+            order = self._confirmed_order(qty=1)
+            line = self.Ledger.search([("order_id", "=", order.id)])
+            self.assertEqual(line.date, fields.Date.to_date("2026-03-12"))
+            self.assertEqual(line.lot_id.expiry_date.day, 12)
+            data = self.env["ecrm.loyalty.liability"].with_user(self.accountant).get_liability()
+            self.assertEqual(data["date"], "2026-03-12")
+            self.assertEqual(self._program_totals(data)["points"], 400)
 
     def test_access(self):
         self.assertTrue(self.accountant.has_group("ecrm_loyalty.ecrm_loyalty_group_accountant"))

@@ -21,7 +21,7 @@ class EcrmLoyaltyLiability(models.TransientModel):
     _name = "ecrm.loyalty.liability"
     _description = "Loyalty Points Liability"
 
-    date = fields.Date("As of", required=True, default=fields.Date.context_today)
+    date = fields.Date("As of", required=True, default=lambda self: self.env.company._ecrm_loyalty_today())
     company_ids = fields.Many2many("res.company", string="Companies", default=lambda self: self.env.companies)
     line_ids = fields.One2many("ecrm.loyalty.liability.line", "liability_id", readonly=True)
     currency_id = fields.Many2one("res.currency", default=lambda self: self.env.company.currency_id)
@@ -73,7 +73,7 @@ class EcrmLoyaltyLiability(models.TransientModel):
             totals: {points, pending_points, value, expected_breakage, expected_liability}}``
         """
         self._ecrm_check_access()
-        date = fields.Date.to_date(date) if date else fields.Date.context_today(self)
+        date = fields.Date.to_date(date) if date else self.env.company._ecrm_loyalty_today()
         companies = tuple(company_ids or self.env.companies.ids)
         companies = tuple(set(companies) & set(self.env.user.company_ids.ids)) or (0,)
         Ledger = self.env["ecrm.loyalty.ledger"]
