@@ -1,6 +1,6 @@
 {
     "name": "eCRM Customer Segments",
-    "version": "19.0.1.2.0",
+    "version": "19.0.1.3.0",
     "summary": "Customer 360 view, tag rules, RFM scores, segments, lifetime value and churn risk",
     "category": "Sales/CRM",
     "author": "eCRM for Odoo contributors",

@@ -108,7 +108,7 @@ def prepare(db, size, template):
 
 
 def reset(db):
-    """Empty the eCRM results (scores, history, segments on the contacts), then vacuum and analyze,
+    """Empty the eCRM results (scores, history, current segments), then vacuum and analyze,
     so the first recompute starts from what a fresh install sees, on a settled database."""
     conn = pg_connect(db)
     try:
@@ -118,10 +118,7 @@ def reset(db):
             )
             if cr.fetchone()[0]:
                 cr.execute("TRUNCATE ecrm_partner_score, ecrm_segment_history CASCADE")
-            cr.execute(
-                "UPDATE res_partner SET ecrm_segment_id = NULL, ecrm_stage = NULL "
-                "WHERE ecrm_segment_id IS NOT NULL OR ecrm_stage IS NOT NULL"
-            )
+            cr.execute("TRUNCATE ecrm_segment_member")
             cr.execute("UPDATE ecrm_config SET fit_digest = NULL, fit_date = NULL, last_run_day = NULL")
             for table in ("res_partner", "sale_order", "sale_order_line", "account_move_line", "ecrm_partner_score"):
                 cr.execute(f"VACUUM ANALYZE {table}")

@@ -47,8 +47,7 @@ DIGEST_SQL = {
                         round(clv_simple::numeric, 2), round(clv_predicted::numeric, 2),
                         round(churn_risk::numeric, 4)
                    FROM ecrm_partner_score""",
-    "partner_segments": "SELECT id, ecrm_segment_id::text, ecrm_stage::text FROM res_partner"
-    " WHERE ecrm_segment_id IS NOT NULL OR ecrm_stage IS NOT NULL",
+    "partner_segments": "SELECT partner_id, company_id, segment_id, stage FROM ecrm_segment_member",
     "segment_history": "SELECT partner_id, segment_from_id, segment_to_id, company_id FROM ecrm_segment_history",
     "tag_rel": "SELECT partner_id, category_id FROM res_partner_res_partner_category_rel",
     "tag_links": "SELECT rule_id, partner_id FROM ecrm_tag_rule_link",

@@ -112,7 +112,9 @@ class TestCampaignTriggers(EcrmMarketingCase):
         self.env["ecrm.segment.history"].create({"partner_id": self.customers[0].id, "segment_to_id": vip.id})
         self.env["ecrm.segment.history"].create({"partner_id": self.customers[1].id, "segment_to_id": vip.id})
         # the recompute writes the customers' current segment together with their history rows
-        self.customers[:2].write({"ecrm_segment_id": vip.id})
+        self.env["ecrm.segment.member"].create(
+            [{"partner_id": p.id, "company_id": self.env.company.id, "segment_id": vip.id} for p in self.customers[:2]]
+        )
         tag = self.env["res.partner.category"].create({"name": "Newsletter"})
         self.customers[1].category_id = tag
         self.customers[2].category_id = tag

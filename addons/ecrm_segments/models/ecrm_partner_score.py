@@ -583,9 +583,9 @@ class EcrmPartnerScore(models.Model):
 
     @api.model
     def _sync_segments(self, company, progress=None, timings=None):
-        """Copy each customer's segment and stage onto the partner (company-dependent fields)
-        where they changed, writing one history row per segment change, in the same statement,
-        then fire the segment events of those rows.
+        """Copy each customer's segment and stage into its membership row of the company
+        (``ecrm.segment.member``) where they changed, writing one history row per segment change,
+        in the same statement, then fire the segment events of those rows.
 
         Customers (customer_rank > 0) without a score are prospects and can still match
         a filter segment. Batches of partner ids; each batch (partners, history, events) is
@@ -594,7 +594,6 @@ class EcrmPartnerScore(models.Model):
         :return: (moves, number of stage-only or segment changes); moves maps ``entered`` and
             ``exited`` to (history ids, partner ids) and ``count`` to the history rows created
         """
-        key = str(company.id)
         timings = {} if timings is None else timings
         timings.setdefault("events", 0.0)
         self.env.cr.execute(SQL("SELECT MIN(id), MAX(id) FROM res_partner"))
@@ -610,11 +609,12 @@ class EcrmPartnerScore(models.Model):
                 SQL(
                     """
                     SELECT COUNT(*) FROM res_partner p
-                     WHERE p.customer_rank > 0 OR p.ecrm_segment_id ? %(key)s OR p.ecrm_stage ? %(key)s
+                     WHERE p.customer_rank > 0
+                        OR EXISTS (SELECT 1 FROM ecrm_segment_member m
+                                    WHERE m.partner_id = p.id AND m.company_id = %(company)s)
                         OR EXISTS (SELECT 1 FROM ecrm_partner_score sc
                                     WHERE sc.partner_id = p.id AND sc.company_id = %(company)s)
                     """,
-                    key=key,
                     company=company.id,
                 )
             )
@@ -630,15 +630,16 @@ class EcrmPartnerScore(models.Model):
                     """
                     WITH target AS (
                         SELECT p.id AS partner_id,
-                               (p.ecrm_segment_id ->> %(key)s)::int AS old_segment,
-                               p.ecrm_stage ->> %(key)s AS old_stage,
+                               m.id AS member_id,
+                               m.segment_id AS old_segment,
+                               m.stage AS old_stage,
                                CASE WHEN sc.id IS NOT NULL THEN sc.segment_id ELSE %(unscored)s END AS new_segment,
                                COALESCE(sc.stage, 'prospect') AS new_stage
                           FROM res_partner p
                      LEFT JOIN ecrm_partner_score sc ON sc.partner_id = p.id AND sc.company_id = %(company)s
+                     LEFT JOIN ecrm_segment_member m ON m.partner_id = p.id AND m.company_id = %(company)s
                          WHERE p.id BETWEEN %(start)s AND %(stop)s
-                           AND (sc.id IS NOT NULL OR p.customer_rank > 0
-                                OR p.ecrm_segment_id ? %(key)s OR p.ecrm_stage ? %(key)s)
+                           AND (sc.id IS NOT NULL OR p.customer_rank > 0 OR m.id IS NOT NULL)
                     ),
                     changed AS (
                         SELECT * FROM target
@@ -655,23 +656,27 @@ class EcrmPartnerScore(models.Model):
                      RETURNING id, partner_id, segment_from_id, segment_to_id
                     ),
                     updated AS (
-                        UPDATE res_partner p
-                           SET ecrm_segment_id = COALESCE(p.ecrm_segment_id, '{}'::jsonb)
-                                                 || jsonb_build_object(%(key)s, c.new_segment),
-                               ecrm_stage = COALESCE(p.ecrm_stage, '{}'::jsonb)
-                                            || jsonb_build_object(%(key)s, c.new_stage)
+                        UPDATE ecrm_segment_member m
+                           SET segment_id = c.new_segment, stage = c.new_stage
                           FROM changed c
-                         WHERE p.id = c.partner_id
+                         WHERE m.id = c.member_id
+                     RETURNING 1
+                    ),
+                    inserted AS (
+                        INSERT INTO ecrm_segment_member (partner_id, company_id, segment_id, stage)
+                        SELECT partner_id, %(company)s, new_segment, new_stage
+                          FROM changed
+                         WHERE member_id IS NULL
                      RETURNING 1
                     )
                     SELECT ARRAY(SELECT id FROM history WHERE segment_to_id IS NOT NULL ORDER BY id),
                            ARRAY(SELECT partner_id FROM history WHERE segment_to_id IS NOT NULL ORDER BY id),
                            ARRAY(SELECT id FROM history WHERE segment_from_id IS NOT NULL ORDER BY id),
                            ARRAY(SELECT partner_id FROM history WHERE segment_from_id IS NOT NULL ORDER BY id),
-                           (SELECT COUNT(*) FROM history), (SELECT COUNT(*) FROM updated),
+                           (SELECT COUNT(*) FROM history),
+                           (SELECT COUNT(*) FROM updated) + (SELECT COUNT(*) FROM inserted),
                            (SELECT COUNT(*) FROM target)
                     """,
-                    key=key,
                     unscored=unscored_segment,
                     company=company.id,
                     start=start,
@@ -690,6 +695,7 @@ class EcrmPartnerScore(models.Model):
             history_count += batch_history
             changes += batch_changes
             if batch_history:
+                self.env["ecrm.segment.member"].invalidate_model()
                 self.env["res.partner"].invalidate_model(["ecrm_segment_id", "ecrm_stage"])
                 step = time.monotonic()
                 self._notify_segment_changes({"entered": (in_ids, in_partners), "exited": (out_ids, out_partners)})
@@ -698,6 +704,7 @@ class EcrmPartnerScore(models.Model):
             if progress:
                 progress(40.0 + 60.0 * (stop - low + 1) / (high - low + 1), min(done, total), total)
             start = stop + 1
+        self.env["ecrm.segment.member"].invalidate_model()
         self.env["res.partner"].invalidate_model(["ecrm_segment_id", "ecrm_stage"])
         moves["count"] = history_count
         return moves, changes

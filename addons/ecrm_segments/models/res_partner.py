@@ -1,4 +1,6 @@
 from odoo import api, fields, models
+from odoo.fields import Domain
+from odoo.tools import SQL
 
 from .ecrm_partner_score import STAGES
 
@@ -29,21 +31,19 @@ SCORE_FIELDS = {
 class ResPartner(models.Model):
     _inherit = "res.partner"
 
-    # Written by the recompute, per company (stored in one jsonb column each, so the
-    # customers list can filter and group by them).
+    # The current company's segment and stage (ecrm.segment.member, written by the recompute);
+    # the customers list filters, groups and sorts by them (see _field_to_sql).
     ecrm_segment_id = fields.Many2one(
         "ecrm.segment",
         string="Segment",
-        company_dependent=True,
-        readonly=True,
-        copy=False,
+        compute="_compute_ecrm_segment",
+        search="_search_ecrm_segment_id",
     )
     ecrm_stage = fields.Selection(
         STAGES,
         string="Lifecycle Stage",
-        company_dependent=True,
-        readonly=True,
-        copy=False,
+        compute="_compute_ecrm_segment",
+        search="_search_ecrm_stage",
     )
 
     ecrm_score_id = fields.Many2one("ecrm.partner.score", compute="_compute_ecrm_scores", string="Scores")
@@ -100,6 +100,53 @@ class ResPartner(models.Model):
         string="CLV Model",
     )
     ecrm_sale_order_count = fields.Integer(compute="_compute_ecrm_sale_order_count", string="Confirmed Orders")
+
+    @api.depends_context("company")
+    def _compute_ecrm_segment(self):
+        ids = [id_ for id_ in self._origin.ids if id_]
+        # sudo: the segment of a customer is shown to whoever may read the customer
+        members = self.env["ecrm.segment.member"].sudo().search_fetch(
+            [("partner_id", "in", ids), ("company_id", "=", self.env.company.id)],
+            ["partner_id", "segment_id", "stage"],
+        )
+        by_partner = {member.partner_id.id: member for member in members}
+        Segment = self.env["ecrm.segment"]
+        for partner in self:
+            member = by_partner.get(partner._origin.id)
+            partner.ecrm_segment_id = Segment.browse(member.segment_id.id) if member else Segment
+            partner.ecrm_stage = member.stage if member else False
+
+    def _ecrm_member_domain(self, fname, operator, value):
+        """Customers whose membership row in the current company matches ``(fname, operator,
+        value)``; those without a row have no segment and no stage."""
+        if operator.startswith("not ") or operator in ("!=", "<>"):
+            return NotImplemented  # the ORM negates the positive condition
+        Member = self.env["ecrm.segment.member"].sudo()
+        company = [("company_id", "=", self.env.company.id)]
+        matching = Member._search(company + [(fname, operator, value)])
+        domain = Domain("id", "in", matching.subselect("partner_id"))
+        if operator == "in" and any(v is False or v is None for v in value):
+            domain |= Domain("id", "not in", Member._search(company).subselect("partner_id"))
+        return domain
+
+    def _search_ecrm_segment_id(self, operator, value):
+        return self._ecrm_member_domain("segment_id", operator, value)
+
+    def _search_ecrm_stage(self, operator, value):
+        return self._ecrm_member_domain("stage", operator, value)
+
+    def _field_to_sql(self, alias, field_expr, query=None):
+        # group by and sort on the current company's membership row
+        if field_expr in ("ecrm_segment_id", "ecrm_stage"):
+            self.env["ecrm.segment.member"].flush_model()
+            column = "segment_id" if field_expr == "ecrm_segment_id" else "stage"
+            return SQL(
+                "(SELECT m.%s FROM ecrm_segment_member m WHERE m.partner_id = %s AND m.company_id = %s)",
+                SQL.identifier(column),
+                SQL.identifier(alias, "id"),
+                self.env.company.id,
+            )
+        return super()._field_to_sql(alias, field_expr, query)
 
     @api.depends_context("company")
     def _compute_ecrm_scores(self):

@@ -1,8 +1,10 @@
 import base64
+import importlib.util
 import io
 import zipfile
 
 from odoo.tests import tagged
+from odoo.tools.misc import file_path
 
 from .common import EcrmCase, EcrmOrdersMixin
 
@@ -62,6 +64,78 @@ class TestCustomer360(EcrmCase, EcrmOrdersMixin):
         by_stage = dict(Partner._read_group([("id", "in", self.partners.ids)], ["ecrm_stage"], ["__count"]))
         self.assertEqual(sum(by_stage.values()), 8)
         self.assertNotIn(False, by_stage)
+
+    def test_search_sort_group_on_current_segment(self):
+        """Segment and stage are read from the company's membership rows: every kind of search
+        the list and the campaigns use, sorting and grouping agree with the values read."""
+        Partner = self.env["res.partner"].with_user(self.ecrm_user)
+        outsider = self.env["res.partner"].create({"name": "Never scored"})  # no membership row
+        everyone = self.partners | outsider
+        scope = [("id", "in", everyone.ids)]
+        segment = self.partners[0].ecrm_segment_id
+        members = self.partners.filtered(lambda p: p.ecrm_segment_id == segment)
+        self.assertTrue(segment and members)
+
+        def found(domain):
+            return Partner.search(scope + domain)
+
+        self.assertEqual(found([("ecrm_segment_id", "=", segment.id)]), members)
+        self.assertEqual(found([("ecrm_segment_id", "in", segment.ids)]), members)
+        self.assertEqual(found([("ecrm_segment_id", "!=", segment.id)]), everyone - members)
+        self.assertEqual(found([("ecrm_segment_id", "not in", segment.ids)]), everyone - members)
+        self.assertEqual(found([("ecrm_segment_id", "=", False)]), outsider)
+        self.assertEqual(found([("ecrm_segment_id", "!=", False)]), self.partners)
+        self.assertEqual(found([("ecrm_segment_id", "ilike", segment.name)]), members)
+        self.assertEqual(found([("ecrm_segment_id.code", "=", segment.code)]), members)
+        self.assertEqual(found([("ecrm_stage", "=", "prospect")]), Partner.browse())
+        self.assertEqual(found([("ecrm_stage", "=", False)]), outsider)
+        stage = self.partners[0].ecrm_stage
+        self.assertEqual(found([("ecrm_stage", "in", [stage])]), self.partners.filtered(lambda p: p.ecrm_stage == stage))
+        # sorted by the segment's order, customers without one last
+        ordered = Partner.search(scope, order="ecrm_segment_id, id")
+        self.assertEqual(ordered[-1], outsider)
+        keys = [(p.ecrm_segment_id.sequence, p.ecrm_segment_id.id) for p in ordered[:-1]]
+        self.assertEqual(keys, sorted(keys))
+        groups = dict(Partner._read_group(scope, ["ecrm_segment_id"], ["__count"]))
+        self.assertEqual(groups.pop(Partner.env["ecrm.segment"]), 1)
+        self.assertEqual(groups, {s: len(self.partners.filtered(lambda p, s=s: p.ecrm_segment_id == s)) for s in groups})
+        self.assertEqual(segment.customer_count, len(members))
+
+    def test_membership_migration(self):
+        """A database from before the membership table keeps its customers' segments and stages
+        (19.0.1.3.0: two company-dependent columns of res_partner become ecrm_segment_member)."""
+        path = file_path("ecrm_segments/migrations/19.0.1.3.0/post-migrate.py")
+        spec = importlib.util.spec_from_file_location("ecrm_segments_migrate_19_0_1_3_0", path)
+        migration = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(migration)
+        cr, company = self.env.cr, str(self.env.company.id)
+        segment = self.partners[0].ecrm_segment_id
+        self.env.flush_all()
+        cr.execute("DELETE FROM ecrm_segment_member")
+        cr.execute("ALTER TABLE res_partner ADD COLUMN ecrm_segment_id jsonb, ADD COLUMN ecrm_stage jsonb")
+        cr.execute(
+            "UPDATE res_partner SET ecrm_segment_id = jsonb_build_object(%s, %s), ecrm_stage = jsonb_build_object(%s, 'active') WHERE id = %s",
+            [company, segment.id, company, self.partners[0].id],
+        )
+        # a deleted segment's id, and a stage without segment
+        cr.execute(
+            "UPDATE res_partner SET ecrm_segment_id = jsonb_build_object(%s, -1), ecrm_stage = jsonb_build_object(%s, 'churned') WHERE id = %s",
+            [company, company, self.partners[1].id],
+        )
+        migration.migrate(cr, "19.0.1.2.0")
+        cr.execute("SELECT partner_id, company_id, segment_id, stage FROM ecrm_segment_member ORDER BY partner_id")
+        self.assertEqual(
+            cr.fetchall(),
+            [
+                (self.partners[0].id, self.env.company.id, segment.id, "active"),
+                (self.partners[1].id, self.env.company.id, None, "churned"),
+            ],
+        )
+        cr.execute("SELECT 1 FROM information_schema.columns WHERE table_name = 'res_partner' AND column_name = 'ecrm_stage'")
+        self.assertFalse(cr.fetchall())
+        migration.migrate(cr, "19.0.1.2.0")  # run again: nothing to do
+        self.env.invalidate_all()
+        self.assertEqual(self.partners[0].ecrm_stage, "active")
 
     def test_rfm_grid(self):
         grid = self.env["ecrm.partner.score"].with_user(self.ecrm_user).get_rfm_grid()

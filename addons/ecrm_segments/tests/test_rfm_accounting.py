@@ -90,6 +90,14 @@ class TestRfmAccounting(TestSaleCommon, EcrmOrdersMixin):
         self.assertEqual(self.customer.with_company(self.company_2).ecrm_order_total, 1000.0)
         self.assertEqual(self.customer.with_company(self.env.company).ecrm_order_total, 100.0)
         self.assertTrue(self.customer.with_company(self.company_2).ecrm_segment_id)
+        # each company's segment: searched, grouped and read in that company
+        for company in (self.env.company, self.company_2):
+            score = self.score_of(self.customer, company=company)
+            Partner = self.env["res.partner"].with_company(company)
+            self.assertEqual(Partner.browse(self.customer.id).ecrm_segment_id, score.segment_id)
+            self.assertIn(self.customer, Partner.search([("ecrm_segment_id", "=", score.segment_id.id)]))
+            groups = dict(Partner._read_group([("id", "=", self.customer.id)], ["ecrm_segment_id"], ["__count"]))
+            self.assertEqual(groups, {score.segment_id: 1})
         history = self.env["ecrm.segment.history"].search([("partner_id", "=", self.customer.id)])
         self.assertEqual(set(history.company_id.ids), {self.env.company.id, self.company_2.id})
         # an eCRM user of the first company only sees that company's scores
