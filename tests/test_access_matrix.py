@@ -67,6 +67,7 @@ ecrm.privacy.export              ----       rwc-       ----       ----       ---
 ecrm.segment                     r---       rwcd       r---       r---       r---       r---       ----       ----       ----
 ecrm.segment.export              rwc-       rwc-       rwc-       rwc-       rwc-       rwc-       ----       ----       rwc-
 ecrm.segment.history             r---       r---       r---       r---       r---       r---       ----       ----       ----
+ecrm.segment.member              r---       r---       r---       r---       r---       r---       ----       ----       ----
 ecrm.segment.movement            r---       r---       r---       r---       r---       r---       ----       ----       ----
 ecrm.tag.rule                    r---       rwcd       r---       r---       r---       r---       ----       ----       ----
 ecrm.tag.rule.link               r---       r---       r---       r---       r---       r---       ----       ----       ----
@@ -165,7 +166,10 @@ def world(odoo, rpc):
         "sale.order", "create", {"partner_id": customer, "order_line": [(0, 0, {"product_id": product})]}
     )
     rpc.execute("sale.order", "action_confirm", [order])
+    # a customer without orders: a prospect, whose segment and stage are a membership row
+    prospect = rpc.execute("res.partner", "create", {"name": f"Matrix Prospect {RUN}", "customer_rank": 1})
     rpc.execute("ecrm.partner.score", "recompute")
+    samples["ecrm.segment.member"] = _one(rpc, "ecrm.segment.member", [("partner_id", "=", prospect)])
     rpc.execute("ecrm.tag.rule", "run", [samples["ecrm.tag.rule"]])
     for model in (
         "ecrm.segment.history",

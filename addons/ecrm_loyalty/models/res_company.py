@@ -20,7 +20,9 @@ class ResCompany(models.Model):
         """The time zone of the company's loyalty calendar: the company's own (its contact's) time
         zone, else the ``loyalty.timezone`` system parameter Odoo's loyalty uses, else UTC."""
         self.ensure_one()
-        return self.sudo().partner_id.tz or self.env["ir.config_parameter"].sudo().get_param("loyalty.timezone") or "UTC"
+        return (
+            self.sudo().partner_id.tz or self.env["ir.config_parameter"].sudo().get_param("loyalty.timezone") or "UTC"
+        )
 
     def _ecrm_loyalty_today(self):
         """Today on the company's loyalty calendar. Every loyalty date (ledger lines, lots, expiry,

@@ -141,7 +141,9 @@ class TestLoyaltyLiability(EcrmLoyaltyCase):
             wizard = self.env["ecrm.loyalty.liability"].with_user(self.accountant).create({})
             self.assertEqual(wizard.date, fields.Date.to_date("2026-03-10"))
             wizard.action_compute()
-            self.assertEqual(sum(wizard.line_ids.filtered(lambda l: l.program_id == self.program).mapped("points")), 300)
+            self.assertEqual(
+                sum(wizard.line_ids.filtered(lambda line: line.program_id == self.program).mapped("points")), 300
+            )
         self.env.company.partner_id.tz = "Asia/Shanghai"
         with freeze_time("2026-03-11 23:30:00"):
             order = self._confirmed_order(qty=1)

@@ -73,7 +73,8 @@ class EcrmPartnerScore(models.Model):
     f_score = fields.Integer(string="F", readonly=True, aggregator="avg")
     m_score = fields.Integer(string="M", readonly=True, aggregator="avg")
     rfm_code = fields.Char(string="RFM", readonly=True)
-    rfm_segment_id = fields.Many2one("ecrm.segment", string="RFM Segment", readonly=True, ondelete="set null")
+    # from the stored R/F/M and the RFM rules (not stored: a foreign key costs a check per row)
+    rfm_segment_id = fields.Many2one("ecrm.segment", string="RFM Segment", compute="_compute_rfm_segment_id")
     segment_id = fields.Many2one("ecrm.segment", readonly=True, ondelete="set null")
     stage = fields.Selection(STAGES, readonly=True)
     clv_historic = fields.Monetary(string="Historic CLV", readonly=True)
@@ -93,6 +94,19 @@ class EcrmPartnerScore(models.Model):
     _partner_company_unique = models.Constraint(
         "UNIQUE(partner_id, company_id)", "A customer has one score row per company."
     )
+
+    @api.depends("r_score", "f_score", "m_score", "company_id")
+    def _compute_rfm_segment_id(self):
+        Segment = self.env["ecrm.segment"]
+        for company, scores in self.grouped("company_id").items():
+            try:
+                cells = Segment._get_rfm_cells(company, check_gaps=False)
+            except ValidationError:
+                cells = [None] * 125  # overlapping rules: no cell has one segment
+            for score in scores:
+                r, f, m = score.r_score, score.f_score, score.m_score
+                cell = cells[(r - 1) * 25 + (f - 1) * 5 + (m - 1)] if all(1 <= v <= 5 for v in (r, f, m)) else None
+                score.rfm_segment_id = Segment.browse(cell or [])
 
     # ------------------------------------------------------------------
     # Public API
@@ -268,12 +282,23 @@ class EcrmPartnerScore(models.Model):
         # subtransaction would make the row locks of the foreign keys on res_partner cost a
         # multixact each when the same rows are updated afterwards)
         cell_map = self.env["ecrm.segment"]._get_rfm_cell_map(company)
-        customers, written, removed = self._upsert_scores(company, config, cell_map, today, timings=timings)
+        customers, written, removed, moves, stage_changes = self._upsert_scores(
+            company, config, cell_map, today, timings=timings
+        )
+        step = time.monotonic()
+        self.env["res.partner"].invalidate_model(["ecrm_segment_id", "ecrm_stage"])
+        self._notify_segment_changes(moves)  # before the commit that follows: with their rows
+        timings["events"] = time.monotonic() - step
         if progress:
             progress(40.0)
         step = time.monotonic()
-        moves, stage_changes = self._sync_segments(company, progress=progress, timings=timings)
-        timings["segments"] = time.monotonic() - step - timings.get("events", 0.0)
+        events = timings["events"]
+        prospect_moves, prospect_changes = self._sync_segments(
+            company, progress=progress, timings=timings, scored=customers
+        )
+        moves["count"] += prospect_moves["count"]
+        stage_changes += prospect_changes
+        timings["segments"] = time.monotonic() - step - (timings["events"] - events)
         seconds = time.monotonic() - started
         config.write(
             {
@@ -416,10 +441,13 @@ class EcrmPartnerScore(models.Model):
     def _upsert_scores(self, company, config, cell_map, today, timings=None):
         """Aggregate and score the counted orders into a temporary table (one statement),
         compute the CLV of those customers in numpy, then insert or update the changed score
-        rows and delete those of customers without counted orders (one statement), so each
-        score row is written at most once per run.
+        rows, delete those of customers without counted orders and write the history of the
+        segment changes (one statement), so each score row is written at most once per run.
 
-        :return: (customers scored, rows inserted or changed, rows removed)
+        :return: (customers scored, rows inserted or changed, rows removed, moves, changes):
+            ``moves`` maps ``entered`` and ``exited`` to (history ids, partner ids) and
+            ``count`` to the history rows created; ``changes`` counts the customers whose
+            segment or stage changed
         """
         cr = self.env.cr
         timings = {} if timings is None else timings
@@ -428,6 +456,7 @@ class EcrmPartnerScore(models.Model):
         rfm_segment = SQL("(%s::int[])[(r - 1) * 25 + (f - 1) * 5 + m]", cell_map)
         segment = self._domain_segment_case(company, SQL("partner_id"), rfm_segment)
         cr.execute(SQL("DROP TABLE IF EXISTS ecrm_score_new, ecrm_score_clv"))
+        self._no_jit()
         cr.execute(
             SQL(
                 """
@@ -453,7 +482,7 @@ class EcrmPartnerScore(models.Model):
                 )
                 SELECT partner_id, frequency, order_days, first_date, last_date, previous_date, recency,
                        monetary, refunded, ROUND(monetary / frequency, 2) AS aov, monetary AS clv_historic,
-                       r, f, m, CONCAT(r, f, m) AS rfm_code, %(rfm_segment)s AS rfm_segment_id,
+                       r, f, m, CONCAT(r, f, m) AS rfm_code,
                        %(segment)s AS segment_id,
                        CASE WHEN recency > %(churn)s THEN 'churned'
                             WHEN recency > %(at_risk)s THEN 'at_risk'
@@ -467,7 +496,6 @@ class EcrmPartnerScore(models.Model):
                 r=r_expr,
                 f=f_expr,
                 m=m_expr,
-                rfm_segment=rfm_segment,
                 segment=segment,
                 churn=config.churn_days,
                 at_risk=config.at_risk_days,
@@ -492,11 +520,11 @@ class EcrmPartnerScore(models.Model):
         score_columns = [
             "frequency", "order_days", "first_order_date", "last_order_date", "previous_order_date", "recency_days",
             "monetary", "refunded", "aov", "clv_historic", "r_score", "f_score", "m_score", "rfm_code",
-            "rfm_segment_id", "segment_id", "stage",
+            "segment_id", "stage",
         ]  # fmt: skip
         source_columns = [
             "frequency", "order_days", "first_date", "last_date", "previous_date", "recency", "monetary", "refunded",
-            "aov", "clv_historic", "r", "f", "m", "rfm_code", "rfm_segment_id", "segment_id", "stage",
+            "aov", "clv_historic", "r", "f", "m", "rfm_code", "segment_id", "stage",
         ]  # fmt: skip
         clv_columns = list(clv_values)
         columns = [*score_columns, *clv_columns, "clv_model", "clv_band"]
@@ -521,49 +549,119 @@ class EcrmPartnerScore(models.Model):
             "company": company.id,
         }
         cr.execute(SQL("SELECT 1 FROM ecrm_partner_score WHERE company_id = %s LIMIT 1", company.id))
-        if not cr.fetchone():
+        first = not cr.fetchone()
+        insert = SQL(
+            """
+            INSERT INTO ecrm_partner_score (partner_id, company_id, %(columns)s)
+            SELECT n.partner_id, %(company)s, %(source)s, %(clv)s, %(model)s, clv.clv_band
+              FROM ecrm_score_new n JOIN ecrm_score_clv clv ON clv.partner_id = n.partner_id
+            """,
+            **params,
+        )
+        if first:
             # first run of the company: every row is new, a plain insert (no conflict to look for)
-            cr.execute(
-                SQL(
-                    """
-                    INSERT INTO ecrm_partner_score (partner_id, company_id, %(columns)s)
-                    SELECT n.partner_id, %(company)s, %(source)s, %(clv)s, %(model)s, clv.clv_band
-                      FROM ecrm_score_new n JOIN ecrm_score_clv clv ON clv.partner_id = n.partner_id
-                    """,
-                    **params,
-                )
-            )
-            result = (len(partner_ids), cr.rowcount, 0)
+            old = SQL("SELECT NULL::int AS partner_id, NULL::int AS segment_id, NULL::varchar AS stage WHERE FALSE")
+            write = SQL("%s RETURNING partner_id, segment_id, stage", insert)
+            remove = SQL("SELECT NULL::int AS partner_id, NULL::int AS segment_id, NULL::varchar AS stage WHERE FALSE")
         else:
-            cr.execute(
-                SQL(
-                    """
-                    WITH upserted AS (
-                        INSERT INTO ecrm_partner_score (partner_id, company_id, %(columns)s)
-                        SELECT n.partner_id, %(company)s, %(source)s, %(clv)s, %(model)s, clv.clv_band
-                          FROM ecrm_score_new n JOIN ecrm_score_clv clv ON clv.partner_id = n.partner_id
-                        ON CONFLICT (partner_id, company_id) DO UPDATE SET (%(columns)s) = (%(excluded)s)
-                         WHERE (%(current)s) IS DISTINCT FROM (%(excluded)s)
-                     RETURNING 1
-                    ),
-                    removed AS (
-                        DELETE FROM ecrm_partner_score sc
-                         WHERE sc.company_id = %(company)s
-                           AND NOT EXISTS (SELECT 1 FROM ecrm_score_new n WHERE n.partner_id = sc.partner_id)
-                     RETURNING 1
-                    )
-                    SELECT (SELECT COUNT(*) FROM ecrm_score_new), (SELECT COUNT(*) FROM upserted),
-                           (SELECT COUNT(*) FROM removed)
-                    """,
-                    excluded=SQL(", ").join(SQL("EXCLUDED.%s", SQL.identifier(c)) for c in columns),
-                    current=SQL(", ").join(SQL("ecrm_partner_score.%s", SQL.identifier(c)) for c in columns),
-                    **params,
-                )
+            old = SQL("SELECT partner_id, segment_id, stage FROM ecrm_partner_score WHERE company_id = %s", company.id)
+            write = SQL(
+                """%(insert)s
+                ON CONFLICT (partner_id, company_id) DO UPDATE SET (%(columns)s) = (%(excluded)s)
+                 WHERE (%(current)s) IS DISTINCT FROM (%(excluded)s)
+             RETURNING partner_id, segment_id, stage""",
+                insert=insert,
+                columns=params["columns"],
+                excluded=SQL(", ").join(SQL("EXCLUDED.%s", SQL.identifier(c)) for c in columns),
+                current=SQL(", ").join(SQL("ecrm_partner_score.%s", SQL.identifier(c)) for c in columns),
             )
-            result = cr.fetchone()
+            remove = SQL(
+                """
+                DELETE FROM ecrm_partner_score sc
+                 WHERE sc.company_id = %(company)s
+                   AND NOT EXISTS (SELECT 1 FROM ecrm_score_new n WHERE n.partner_id = sc.partner_id)
+             RETURNING partner_id, segment_id, stage
+                """,
+                company=company.id,
+            )
+        # One statement: the scores, the customers' moves between segments (every CTE sees the
+        # rows as they were before it: ``old``), their history rows, and the membership rows of
+        # the customers who gain or lose their scores; a scored customer's current segment and
+        # stage are those of its score row, the others' those of their membership row.
+        cr.execute(
+            SQL(
+                """
+                WITH old AS MATERIALIZED (%(old)s),
+                written AS (%(write)s),
+                removed AS (%(remove)s),
+                dropped AS (
+                    DELETE FROM ecrm_segment_member m
+                     WHERE m.company_id = %(company)s
+                       AND EXISTS (SELECT 1 FROM ecrm_score_new n WHERE n.partner_id = m.partner_id)
+                 RETURNING partner_id, segment_id, stage
+                ),
+                demoted AS (
+                    INSERT INTO ecrm_segment_member (partner_id, company_id, segment_id, stage)
+                    SELECT r.partner_id, %(company)s, %(unscored)s, 'prospect' FROM removed r
+                        ON CONFLICT (partner_id, company_id)
+                        DO UPDATE SET segment_id = EXCLUDED.segment_id, stage = EXCLUDED.stage
+                 RETURNING partner_id, segment_id, stage
+                ),
+                moved AS (
+                    SELECT w.partner_id,
+                           CASE WHEN o.partner_id IS NOT NULL THEN o.segment_id ELSE d.segment_id END AS from_id,
+                           CASE WHEN o.partner_id IS NOT NULL THEN o.stage ELSE d.stage END AS from_stage,
+                           w.segment_id AS to_id, w.stage AS to_stage
+                      FROM written w
+                 LEFT JOIN old o ON o.partner_id = w.partner_id
+                 LEFT JOIN dropped d ON d.partner_id = w.partner_id
+                 UNION ALL
+                    SELECT r.partner_id, r.segment_id, r.stage, dm.segment_id, dm.stage
+                      FROM removed r JOIN demoted dm ON dm.partner_id = r.partner_id
+                ),
+                history AS (
+                    INSERT INTO ecrm_segment_history (partner_id, segment_from_id, segment_to_id, date, company_id)
+                    SELECT partner_id, from_id, to_id, %(now)s, %(company)s
+                      FROM moved
+                     WHERE from_id IS DISTINCT FROM to_id
+                  ORDER BY partner_id
+                 RETURNING id, partner_id, segment_from_id, segment_to_id
+                )
+                SELECT (SELECT COUNT(*) FROM ecrm_score_new), (SELECT COUNT(*) FROM written),
+                       (SELECT COUNT(*) FROM removed),
+                       ARRAY(SELECT id FROM history WHERE segment_to_id IS NOT NULL ORDER BY id),
+                       ARRAY(SELECT partner_id FROM history WHERE segment_to_id IS NOT NULL ORDER BY id),
+                       ARRAY(SELECT id FROM history WHERE segment_from_id IS NOT NULL ORDER BY id),
+                       ARRAY(SELECT partner_id FROM history WHERE segment_from_id IS NOT NULL ORDER BY id),
+                       (SELECT COUNT(*) FROM history),
+                       (SELECT COUNT(*) FROM moved
+                         WHERE from_id IS DISTINCT FROM to_id OR from_stage IS DISTINCT FROM to_stage)
+                """,
+                old=old,
+                write=write,
+                remove=remove,
+                unscored=self._domain_segment_case(company, SQL("r.partner_id"), SQL("NULL::int")),
+                company=company.id,
+                now=fields.Datetime.now(),
+            )
+        )
+        customers, written, removed, in_ids, in_partners, out_ids, out_partners, history_count, changes = cr.fetchone()
+        moves = {"entered": (in_ids, in_partners), "exited": (out_ids, out_partners), "count": history_count}
+        result = (customers, written, removed, moves, changes)
+        if first:
+            # the table went from no row of the company to all of them: tell the planner, or
+            # the statements that follow plan their joins for a few hundred rows
+            cr.execute(SQL("ANALYZE ecrm_partner_score"))
         cr.execute(SQL("DROP TABLE ecrm_score_new, ecrm_score_clv"))
         timings["score_write"] = time.monotonic() - step
         return result
+
+    @api.model
+    def _no_jit(self):
+        """No JIT compilation of the recompute's statements until the end of the transaction:
+        PostgreSQL compiles each large statement anew (about a quarter of a second at 100,000
+        customers), more than the compiled code saves on these scans and joins."""
+        self.env.cr.execute(SQL("SET LOCAL jit = off"))
 
     @api.model
     def _copy_rows(self, table, columns, rows):
@@ -582,15 +680,18 @@ class EcrmPartnerScore(models.Model):
             psycopg2.extensions.set_wait_callback(callback)
 
     @api.model
-    def _sync_segments(self, company, progress=None, timings=None):
-        """Copy each customer's segment and stage into its membership row of the company
-        (``ecrm.segment.member``) where they changed, writing one history row per segment change,
-        in the same statement, then fire the segment events of those rows.
+    def _sync_segments(self, company, progress=None, timings=None, scored=0):
+        """Segment and stage of the customers without a score in ``company`` (prospects: a
+        filter segment they match, else none; stage ``prospect``) into their membership rows
+        (``ecrm.segment.member``) where they changed, writing one history row per segment change
+        in the same statement, then fire the segment events of those rows. The scored customers'
+        moves are written with their scores (:meth:`_upsert_scores`).
 
-        Customers (customer_rank > 0) without a score are prospects and can still match
-        a filter segment. Batches of partner ids; each batch (partners, history, events) is
-        complete before ``progress`` is called, so a cron committing there resumes cleanly.
+        Customers are the contacts with ``customer_rank > 0`` or a membership row. Batches of
+        partner ids; each batch (memberships, history, events) is complete before ``progress`` is
+        called, so a cron committing there resumes cleanly.
 
+        :param int scored: the customers done with their scores, counted in the progress
         :return: (moves, number of stage-only or segment changes); moves maps ``entered`` and
             ``exited`` to (history ids, partner ids) and ``count`` to the history rows created
         """
@@ -609,22 +710,23 @@ class EcrmPartnerScore(models.Model):
                 SQL(
                     """
                     SELECT COUNT(*) FROM res_partner p
-                     WHERE p.customer_rank > 0
-                        OR EXISTS (SELECT 1 FROM ecrm_segment_member m
-                                    WHERE m.partner_id = p.id AND m.company_id = %(company)s)
-                        OR EXISTS (SELECT 1 FROM ecrm_partner_score sc
-                                    WHERE sc.partner_id = p.id AND sc.company_id = %(company)s)
+                     WHERE (p.customer_rank > 0
+                            OR EXISTS (SELECT 1 FROM ecrm_segment_member m
+                                        WHERE m.partner_id = p.id AND m.company_id = %(company)s))
+                       AND NOT EXISTS (SELECT 1 FROM ecrm_partner_score sc
+                                        WHERE sc.partner_id = p.id AND sc.company_id = %(company)s)
                     """,
                     company=company.id,
                 )
             )
-            total = self.env.cr.fetchone()[0]
-        done = 0
+            total = scored + self.env.cr.fetchone()[0]
+        done = scored
         unscored_segment = self._domain_segment_case(company, SQL("p.id"), SQL("NULL::int"))
         now = fields.Datetime.now()
         start = low
         while start <= high:
             stop = start + SEGMENT_BATCH - 1
+            self._no_jit()  # again in each batch: the cron commits between them
             self.env.cr.execute(
                 SQL(
                     """
@@ -633,24 +735,22 @@ class EcrmPartnerScore(models.Model):
                                m.id AS member_id,
                                m.segment_id AS old_segment,
                                m.stage AS old_stage,
-                               CASE WHEN sc.id IS NOT NULL THEN sc.segment_id ELSE %(unscored)s END AS new_segment,
-                               COALESCE(sc.stage, 'prospect') AS new_stage
+                               %(unscored)s AS new_segment,
+                               'prospect' AS new_stage
                           FROM res_partner p
-                     LEFT JOIN ecrm_partner_score sc ON sc.partner_id = p.id AND sc.company_id = %(company)s
                      LEFT JOIN ecrm_segment_member m ON m.partner_id = p.id AND m.company_id = %(company)s
                          WHERE p.id BETWEEN %(start)s AND %(stop)s
-                           AND (sc.id IS NOT NULL OR p.customer_rank > 0 OR m.id IS NOT NULL)
+                           AND (p.customer_rank > 0 OR m.id IS NOT NULL)
+                           AND NOT EXISTS (SELECT 1 FROM ecrm_partner_score sc
+                                            WHERE sc.partner_id = p.id AND sc.company_id = %(company)s)
                     ),
                     changed AS (
                         SELECT * FROM target
                          WHERE old_segment IS DISTINCT FROM new_segment OR old_stage IS DISTINCT FROM new_stage
                     ),
                     history AS (
-                        INSERT INTO ecrm_segment_history
-                               (partner_id, segment_from_id, segment_to_id, date, company_id,
-                                create_uid, create_date, write_uid, write_date)
-                        SELECT partner_id, old_segment, new_segment, %(now)s, %(company)s,
-                               %(uid)s, %(now)s, %(uid)s, %(now)s
+                        INSERT INTO ecrm_segment_history (partner_id, segment_from_id, segment_to_id, date, company_id)
+                        SELECT partner_id, old_segment, new_segment, %(now)s, %(company)s
                           FROM changed
                          WHERE old_segment IS DISTINCT FROM new_segment
                      RETURNING id, partner_id, segment_from_id, segment_to_id
@@ -682,7 +782,6 @@ class EcrmPartnerScore(models.Model):
                     start=start,
                     stop=stop,
                     now=now,
-                    uid=self.env.uid,
                 )
             )
             in_ids, in_partners, out_ids, out_partners, batch_history, batch_changes, batch_customers = (

@@ -4,12 +4,14 @@ from .ecrm_partner_score import STAGES
 
 
 class EcrmSegmentMember(models.Model):
-    """A customer's current segment and lifecycle stage in one company.
+    """The current segment and lifecycle stage, in one company, of a customer without a score
+    there (a prospect: a filter segment it matches, else none; stage ``prospect``), and of a
+    customer whose orders stopped counting (its score row is gone).
 
-    Written only by the recompute (one set-based statement per batch of customers, together with
-    the segment history), read through ``res.partner.ecrm_segment_id`` and ``ecrm_stage``, which
-    search, group and sort on it. Kept apart from the contacts so that the recompute does not
-    rewrite every row of ``res_partner`` (a wide table with many indexes) when segments change.
+    A scored customer's segment and stage are those of its score row (``ecrm.partner.score``);
+    a customer has one of the two rows at most. Both are written only by the recompute, with
+    the segment history in the same statement, and read through ``res.partner.ecrm_segment_id``
+    and ``ecrm_stage``.
     """
 
     _name = "ecrm.segment.member"

@@ -31,8 +31,9 @@ SCORE_FIELDS = {
 class ResPartner(models.Model):
     _inherit = "res.partner"
 
-    # The current company's segment and stage (ecrm.segment.member, written by the recompute);
-    # the customers list filters, groups and sorts by them (see _field_to_sql).
+    # The current company's segment and stage: those of the customer's score row, or of its
+    # membership row when it has no score (both written by the recompute); the customers list
+    # filters, groups and sorts by them (see _field_to_sql).
     ecrm_segment_id = fields.Many2one(
         "ecrm.segment",
         string="Segment",
@@ -104,29 +105,39 @@ class ResPartner(models.Model):
     @api.depends_context("company")
     def _compute_ecrm_segment(self):
         ids = [id_ for id_ in self._origin.ids if id_]
+        domain = [("partner_id", "in", ids), ("company_id", "=", self.env.company.id)]
         # sudo: the segment of a customer is shown to whoever may read the customer
-        members = self.env["ecrm.segment.member"].sudo().search_fetch(
-            [("partner_id", "in", ids), ("company_id", "=", self.env.company.id)],
-            ["partner_id", "segment_id", "stage"],
-        )
-        by_partner = {member.partner_id.id: member for member in members}
+        current = {}
+        for model in ("ecrm.partner.score", "ecrm.segment.member"):  # one of the two rows at most
+            for row in self.env[model].sudo().search_fetch(domain, ["partner_id", "segment_id", "stage"]):
+                current[row.partner_id.id] = (row.segment_id.id, row.stage)
+            ids = [id_ for id_ in ids if id_ not in current]
+            if not ids:
+                break
+            domain = [("partner_id", "in", ids), ("company_id", "=", self.env.company.id)]
         Segment = self.env["ecrm.segment"]
         for partner in self:
-            member = by_partner.get(partner._origin.id)
-            partner.ecrm_segment_id = Segment.browse(member.segment_id.id) if member else Segment
-            partner.ecrm_stage = member.stage if member else False
+            segment_id, stage = current.get(partner._origin.id, (False, False))
+            partner.ecrm_segment_id = Segment.browse(segment_id)
+            partner.ecrm_stage = stage
 
     def _ecrm_member_domain(self, fname, operator, value):
-        """Customers whose membership row in the current company matches ``(fname, operator,
-        value)``; those without a row have no segment and no stage."""
+        """Customers whose score row, or membership row when they have no score, in the current
+        company matches ``(fname, operator, value)``; a contact with neither has no segment and
+        no stage. A customer has at most one of the two rows (the recompute keeps them apart)."""
         if operator.startswith("not ") or operator in ("!=", "<>"):
             return NotImplemented  # the ORM negates the positive condition
-        Member = self.env["ecrm.segment.member"].sudo()
         company = [("company_id", "=", self.env.company.id)]
-        matching = Member._search(company + [(fname, operator, value)])
-        domain = Domain("id", "in", matching.subselect("partner_id"))
+        Score = self.env["ecrm.partner.score"].sudo()
+        Member = self.env["ecrm.segment.member"].sudo()
+        condition = company + [(fname, operator, value)]
+        domain = Domain("id", "in", Score._search(condition).subselect("partner_id")) | Domain(
+            "id", "in", Member._search(condition).subselect("partner_id")
+        )
         if operator == "in" and any(v is False or v is None for v in value):
-            domain |= Domain("id", "not in", Member._search(company).subselect("partner_id"))
+            domain |= Domain("id", "not in", Score._search(company).subselect("partner_id")) & Domain(
+                "id", "not in", Member._search(company).subselect("partner_id")
+            )
         return domain
 
     def _search_ecrm_segment_id(self, operator, value):
@@ -136,15 +147,19 @@ class ResPartner(models.Model):
         return self._ecrm_member_domain("stage", operator, value)
 
     def _field_to_sql(self, alias, field_expr, query=None):
-        # group by and sort on the current company's membership row
+        # group by and sort on the current company's score or membership row
         if field_expr in ("ecrm_segment_id", "ecrm_stage"):
+            self.env["ecrm.partner.score"].flush_model()
             self.env["ecrm.segment.member"].flush_model()
-            column = "segment_id" if field_expr == "ecrm_segment_id" else "stage"
+            column = SQL.identifier("segment_id" if field_expr == "ecrm_segment_id" else "stage")
             return SQL(
-                "(SELECT m.%s FROM ecrm_segment_member m WHERE m.partner_id = %s AND m.company_id = %s)",
-                SQL.identifier(column),
-                SQL.identifier(alias, "id"),
-                self.env.company.id,
+                """COALESCE(
+                    (SELECT sc.%(column)s FROM ecrm_partner_score sc WHERE sc.partner_id = %(id)s AND sc.company_id = %(company)s),
+                    (SELECT m.%(column)s FROM ecrm_segment_member m WHERE m.partner_id = %(id)s AND m.company_id = %(company)s)
+                )""",
+                column=column,
+                id=SQL.identifier(alias, "id"),
+                company=self.env.company.id,
             )
         return super()._field_to_sql(alias, field_expr, query)
 

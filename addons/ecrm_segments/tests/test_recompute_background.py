@@ -85,12 +85,25 @@ class TestRecomputeInBackground(EcrmCase, EcrmOrdersMixin):
         self.assertTrue(self.score_of(partners[0]))
 
     def test_crash_after_a_batch_resumes_without_repeating_it(self):
-        partners = self.Partner.create([{"name": f"Crash {i}"} for i in range(6)])
-        for i, partner in enumerate(partners):
+        """The scored customers' scores, segments and history are one statement; then the prospects
+        (customers without counted orders) go in batches, each committed: a worker dying after the
+        first prospect batch leaves that batch complete, and the next run does not repeat it."""
+        customers = self.Partner.create([{"name": f"Crash Customer {i}"} for i in range(3)])
+        for i, partner in enumerate(customers):
             self.make_order(partner, 10 * (i + 1), days_ago=i + 1)
+        self.env["ecrm.segment"].create(
+            {
+                "name": "Crash Prospects",
+                "code": "crash_prospects",
+                "rule_type": "domain",
+                "domain": "[('name', 'like', 'Crash Prospect')]",
+                "company_id": self.env.company.id,
+            }
+        )
+        partners = self.Partner.create([{"name": f"Crash Prospect {i}", "customer_rank": 1} for i in range(6)])
         self.env.cr.execute("SELECT MIN(id) FROM res_partner")
         low = self.env.cr.fetchone()[0]
-        batch = partners[2].id - low + 1  # the first batch ends with the third customer
+        batch = partners[2].id - low + 1  # the first batch of prospects ends with the third one
         History = self.env["ecrm.segment.history"]
         calls = []
 
@@ -112,9 +125,12 @@ class TestRecomputeInBackground(EcrmCase, EcrmOrdersMixin):
                 died = True
         self.assertTrue(died)
         self.env.invalidate_all()
+        self.assertEqual(customers.filtered("ecrm_segment_id"), customers, "the scored customers are done")
+        self.assertEqual(History.search([("partner_id", "in", customers.ids)]).partner_id, customers)
         done = partners.filtered("ecrm_segment_id")
         self.assertEqual(done, partners[:3], "the committed batch is complete, the next one not started")
         self.assertEqual(History.search([("partner_id", "in", partners.ids)]).partner_id, partners[:3])
+        self.assertEqual(set(done.mapped("ecrm_stage")), {"prospect"})
         self.assertFalse(self.config.last_run_day, "the company is not done: the next run resumes it")
 
         with (
@@ -127,8 +143,9 @@ class TestRecomputeInBackground(EcrmCase, EcrmOrdersMixin):
         self.assertEqual(partners.filtered("ecrm_segment_id"), partners)
         history = History.search([("partner_id", "in", partners.ids)])
         self.assertEqual(len(history), 6, "one history row per customer: the first batch is not repeated")
+        self.assertEqual(History.search_count([("partner_id", "in", customers.ids)]), 3)
         notified = self.env["res.partner"].union(*(c.args[0] for c in notify.call_args_list))
-        self.assertEqual(notified & partners, partners[3:], "events only for the customers of the resumed part")
+        self.assertEqual(notified & (partners | customers), partners[3:], "events only for the resumed part")
         self.assertTrue(self.config.last_run_day)
         self.assertEqual(self.config.run_state, "idle")
 

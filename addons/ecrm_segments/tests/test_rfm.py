@@ -58,6 +58,23 @@ class TestRfmScores(EcrmCase, EcrmOrdersMixin):
         self.assertFalse(dora.ecrm_segment_id)
         history = self.env["ecrm.segment.history"].search([("partner_id", "=", dora.id)], order="id")
         self.assertFalse(history[-1].segment_to_id, "leaving every segment is recorded")
+        self.assertEqual(history[-1].segment_from_id, history[-2].segment_to_id)
+        self.assertEqual(dora.ecrm_stage, "prospect", "without counted orders she is a prospect again")
+        member = self.env["ecrm.segment.member"].search([("partner_id", "=", dora.id)])
+        self.assertRecordValues(member, [{"segment_id": False, "stage": "prospect"}])
+        self.recompute()
+        self.assertEqual(
+            self.env["ecrm.segment.history"].search_count([("partner_id", "=", dora.id)]), len(history), "no move twice"
+        )
+        # she orders again: a score row again, her membership row goes, and the move is recorded
+        self.make_order(dora, 250, days_ago=2)
+        self.recompute()
+        score = self.score_of(dora)
+        self.assertTrue(score.segment_id)
+        self.assertFalse(self.env["ecrm.segment.member"].search([("partner_id", "=", dora.id)]))
+        self.assertEqual((dora.ecrm_segment_id, dora.ecrm_stage), (score.segment_id, score.stage))
+        last = self.env["ecrm.segment.history"].search([("partner_id", "=", dora.id)], order="id desc", limit=1)
+        self.assertRecordValues(last, [{"segment_from_id": False, "segment_to_id": score.segment_id.id}])
 
     def test_quintiles_ties_are_deterministic(self):
         """Equal values share a score: 1 + floor(5 x customers strictly below / customers)."""
