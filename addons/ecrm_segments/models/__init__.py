@@ -13,6 +13,7 @@ from . import ecrm_consent_log
 from . import res_company
 from . import res_partner_consent
 from . import res_partner_privacy
+from . import ecrm_blacklist_consent_mixin
 from . import mail_blacklist
 from . import phone_blacklist
 from . import ecrm_config_audit

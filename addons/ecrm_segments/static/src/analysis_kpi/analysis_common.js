@@ -54,3 +54,17 @@ export function exportAction(analysis, values) {
         context,
     };
 }
+
+/**
+ * Run ``request`` (a promise of an analysis) into ``state.data``; a refused request (a bad
+ * period, no access) leaves no stale figures and shows its message in ``state.error``.
+ */
+export async function loadInto(state, request) {
+    try {
+        state.data = await request();
+        state.error = null;
+    } catch (error) {
+        state.error = error.data?.message || String(error);
+        state.data = null;
+    }
+}

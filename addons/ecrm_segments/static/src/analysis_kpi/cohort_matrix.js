@@ -2,7 +2,7 @@ import { Component, onWillStart, useState } from "@odoo/owl";
 import { registry } from "@web/core/registry";
 import { useService } from "@web/core/utils/hooks";
 import { Layout } from "@web/search/layout";
-import { exportAction, isoDate } from "./analysis_common";
+import { exportAction, isoDate, loadInto } from "./analysis_common";
 
 /**
  * Cohort heatmap: customers grouped by the month of their first order (rows), followed
@@ -50,18 +50,14 @@ export class EcrmCohortMatrix extends Component {
     }
 
     async load() {
-        try {
-            this.state.data = await this.orm.call(
+        await loadInto(this.state, () =>
+            this.orm.call(
                 "ecrm.analysis.cohort",
                 "get_cohorts",
                 [this.state.dateFrom, this.state.dateTo],
                 this.filters
-            );
-            this.state.error = null;
-        } catch (error) {
-            this.state.error = error.data?.message || String(error);
-            this.state.data = null;
-        }
+            )
+        );
     }
 
     setValue(key, ev) {

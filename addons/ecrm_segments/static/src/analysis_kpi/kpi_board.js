@@ -3,7 +3,7 @@ import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
 import { useService } from "@web/core/utils/hooks";
 import { Layout } from "@web/search/layout";
-import { exportAction, formatFigure, periodPresets } from "./analysis_common";
+import { exportAction, formatFigure, loadInto, periodPresets } from "./analysis_common";
 
 /**
  * KPI board: the customer figures of a period as cards, each against the previous period
@@ -31,18 +31,14 @@ export class EcrmKpiBoard extends Component {
     }
 
     async load() {
-        try {
-            this.state.data = await this.orm.call(
+        await loadInto(this.state, () =>
+            this.orm.call(
                 "ecrm.analysis.kpi",
                 "get_kpis",
                 [this.state.dateFrom, this.state.dateTo],
                 { compare: this.state.compare }
-            );
-            this.state.error = null;
-        } catch (error) {
-            this.state.error = error.data?.message || String(error);
-            this.state.data = null;
-        }
+            )
+        );
     }
 
     choosePreset(ev) {

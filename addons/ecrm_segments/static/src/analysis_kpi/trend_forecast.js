@@ -4,7 +4,7 @@ import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
 import { useService } from "@web/core/utils/hooks";
 import { Layout } from "@web/search/layout";
-import { exportAction, isoDate } from "./analysis_common";
+import { exportAction, isoDate, loadInto } from "./analysis_common";
 
 /**
  * Orders or revenue per week or month with the forecast of the coming periods, its
@@ -45,8 +45,8 @@ export class EcrmTrendForecast extends Component {
     }
 
     async load() {
-        try {
-            this.state.data = await this.orm.call(
+        await loadInto(this.state, () =>
+            this.orm.call(
                 "ecrm.analysis.trend",
                 "get_trends",
                 [this.state.dateFrom, this.state.dateTo],
@@ -55,12 +55,8 @@ export class EcrmTrendForecast extends Component {
                     horizon: Number(this.state.horizon),
                     segment_id: Number(this.state.segmentId) || false,
                 }
-            );
-            this.state.error = null;
-        } catch (error) {
-            this.state.error = error.data?.message || String(error);
-            this.state.data = null;
-        }
+            )
+        );
     }
 
     setValue(key, ev) {
