@@ -3,7 +3,7 @@
 through HTTP JSON-RPC. Prints its figures; exits 1 on any discrepancy.
 
     python tests/scale/run.py [--ci] [--size small|medium] [--parts concurrent,crash,load]
-                              [--pg-restart] [--keep] [--reuse-base]
+                              [--pg-restart] [--keep] [--reuse-base] [--from-db DB]
 
 ``make scale`` runs the full variant (SIZE=medium: 20,000 customers / ~200,000 orders, every
 crash point, the PostgreSQL restart, the load test up to 16 clients); ``make scale ARGS=--ci``
