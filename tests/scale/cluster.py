@@ -309,7 +309,7 @@ def kick(server, cron_id):
     threading.Thread(target=call, daemon=True).start()
 
 
-def wait_jobs(db, jobs, t0, timeout, servers=(), poll=0.5):
+def wait_jobs(db, jobs, t0, timeout, servers=(), poll=0.25):
     """Wait until every job is finished. A job that is due or has work left while nobody runs it is
     started on one of ``servers`` (in turn), as its next due time would in production (e.g.
     customers enrolled after the sending job ran, a job whose process was killed). Returns the

@@ -3,7 +3,7 @@
 through HTTP JSON-RPC. Prints its figures; exits 1 on any discrepancy.
 
     python tests/scale/run.py [--ci] [--size small|medium] [--parts concurrent,crash,load]
-                              [--pg-restart] [--keep] [--reuse-base]
+                              [--pg-restart] [--keep] [--reuse-base] [--from-db DB]
 
 ``make scale`` runs the full variant (SIZE=medium: 20,000 customers / ~200,000 orders, every
 crash point, the PostgreSQL restart, the load test up to 16 clients); ``make scale ARGS=--ci``
@@ -11,6 +11,7 @@ the CI one (the generator's demo size: 200 customers / ~2,000 orders, short load
 """
 
 import argparse
+import concurrent.futures
 import datetime
 import faulthandler
 import json
@@ -37,6 +38,13 @@ JOB_NAMES = [name for name, _xmlid in JOBS]
 CRASH_JOBS = [name for name in JOB_NAMES if name != "mail_queue"]
 # jobs whose progress counts units (a company, a campaign) that the first batch does not finish
 ONE_BATCH_FIRST = ("rfm_recompute", "campaign_enrol")
+# what a job commits between two steps of its progress count: the recompute counts one unit per
+# company but commits each company in steps (its scores, then each batch of customers), which
+# the company's run_progress shows
+STEP_SQL = {
+    "rfm_recompute": "SELECT coalesce(sum(run_progress), 0) FROM ecrm_config WHERE run_state = 'running'",
+}
+STEP_NAME = {"rfm_recompute": "the company's run_progress"}
 LOG_JOB_START = re.compile(
     r"^\S+ \S+ (?P<pid>\d+) INFO \S+ odoo\.addons\.base\.models\.ir_cron: Job '.*' \((?P<id>\d+)\) starting"
 )
@@ -59,8 +67,9 @@ class Run:
         self.outages = []  # (start, end) of PostgreSQL restarts, local time like Odoo's log
 
     def start(self):
-        for server in self.servers:
-            server.start()
+        # the servers load their registries at the same time (each start costs seconds)
+        with concurrent.futures.ThreadPoolExecutor(len(self.servers)) as pool:
+            list(pool.map(Server.start, self.servers))
         return self
 
     def close(self, keep=False):
@@ -131,7 +140,13 @@ def build_base(args):
     conf = Server(base, "setup", 25).conf
     started = time.time()
     if not cluster.database_exists(base):
-        say(f"building {base}: the four addons and the generator's {args.size} data")
+        if args.from_db:
+            # the addons are installed there already (e.g. the test command's database, before its
+            # end-to-end tests): a copy costs seconds, installing them minutes
+            say(f"building {base}: a copy of {args.from_db} and the generator's {args.size} data")
+            cluster.clone_database(args.from_db, base)
+        else:
+            say(f"building {base}: the four addons and the generator's {args.size} data")
         subprocess.run(
             [
                 sys.executable,
@@ -142,7 +157,7 @@ def build_base(args):
                 base,
                 "--size",
                 args.size,
-                "--create",
+                *([] if args.from_db else ["--create"]),
             ],
             check=True,
         )
@@ -248,6 +263,13 @@ def progress_done(db, cron_id, t0):
     return rows[0] if rows else (None, None)
 
 
+def committed_steps(db, job, done):
+    """What the job has committed so far, comparable between two polls: its progress count, then
+    (for a job that commits one unit in several steps) the steps of the unit in hand."""
+    step = cluster.query(db, STEP_SQL[job])[0][0] if job in STEP_SQL else 0
+    return (done, step)
+
+
 class JobWatcher:
     """Follows the servers' logs: which process (server, pid) last started a job."""
 
@@ -287,7 +309,7 @@ def crash_job(run, job, point, whole_server, t0):
     cluster.schedule_now(run.db, cron_id)
     cluster.kick(run.servers[run.ids[job] % len(run.servers)], cron_id)
     watcher.wait()
-    last_done = None
+    last_steps = None
     deadline = time.time() + 900
     checked = time.time()
     while time.time() < deadline:
@@ -299,15 +321,18 @@ def crash_job(run, job, point, whole_server, t0):
         # several batches, committed at least one; its cursor has uncommitted writes now
         if point == "inside" and writing and done is not None and (done > 0 or (job in ONE_BATCH_FIRST and remaining)):
             hit = True
-        elif point == "boundary" and done is not None and last_done is not None and done > last_done and remaining:
-            hit = True
-        if done is not None:
-            last_done = done
+        elif point == "boundary" and done is not None:
+            # boundary: a batch (or a step of the recompute) was committed since the last poll and
+            # there is work left
+            steps = committed_steps(run.db, job, done)
+            hit = last_steps is not None and steps > last_steps and bool(remaining)
+            last_steps = steps
         if hit:
             os.kill(pid, signal.SIGSTOP)  # freeze it, then make sure it is where we want it
             still = job_backends(run.db) >= 2
             if (point == "inside") == still:
-                where = f"{point} (done {done}, remaining {remaining})"
+                step = f", {STEP_NAME[job]} {last_steps[1]:g}" if point == "boundary" and job in STEP_SQL else ""
+                where = f"{point} (done {done}, remaining {remaining}{step})"
                 if whole_server:
                     server.kill()
                     say(f"  {job}: kill -9 of server {server.name} {where}")
@@ -365,6 +390,7 @@ def run_crashes(base, workdir, reference, point, jobs, pg_restart_job_name, keep
     the reference run's."""
     run = Run(base, f"crash_{point}", workdir, servers=2).start()
     outcomes = {}
+    missed = []  # a crash point not reached is a failure: the run would prove nothing about it
     try:
         started = time.time()
         t0 = cluster.now_utc(run.db)
@@ -373,17 +399,21 @@ def run_crashes(base, workdir, reference, point, jobs, pg_restart_job_name, keep
             if job == pg_restart_job_name:
                 hit = pg_restart_job(run, job, job_t0)
                 outcomes[job] = "PostgreSQL restarted inside a batch" if hit else "finished before the restart"
+                if not hit:
+                    missed.append(f"{job}: PostgreSQL not restarted, the job finished first")
             elif job in jobs:
                 whole = (index % 2 == 0) == (point == "boundary")
                 killed, where = crash_job(run, job, point, whole, job_t0)
                 outcomes[job] = ("server" if whole else "cron worker") + f" killed {where}" if killed else where
+                if not killed:
+                    missed.append(f"{job}: not killed, {where}")
                 if killed and whole:
                     killed.start()  # the restarted server (same port, same database)
             else:
                 cluster.schedule_now(run.db, run.ids[job])
             cluster.wait_jobs(run.db, [job], job_t0, timeout=1800, servers=run.servers)
         cluster.wait_jobs(run.db, JOB_NAMES, t0, timeout=900, servers=run.servers)
-        problems = run.check(reference)
+        problems = missed + run.check(reference)
         say(
             f"crash run '{point}' done in {time.time() - started:.0f} s: "
             + ("every job completed with the reference results" if not problems else f"{len(problems)} problem(s)")
@@ -399,7 +429,7 @@ def run_crashes(base, workdir, reference, point, jobs, pg_restart_job_name, keep
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--ci", action="store_true", help="the CI variant (200 customers, fewer crash points, short load)"
+        "--ci", action="store_true", help="the CI variant (200 customers, no PostgreSQL restart, short load)"
     )
     parser.add_argument("--size", help="generator size (default: medium, demo with --ci)")
     parser.add_argument("--parts", default="concurrent,crash,load")
@@ -407,13 +437,20 @@ def main():
         "--pg-restart", action="store_true", help="restart PostgreSQL during one job (default: full run)"
     )
     parser.add_argument("--no-pg-restart", action="store_true")
-    parser.add_argument("--crash-points", default="inside,boundary", help="crash runs to do (inside, boundary)")
+    parser.add_argument(
+        "--crash-points", default="inside,boundary", help="kill -9 runs to do (inside, boundary; comma-separated)"
+    )
     parser.add_argument(
         "--compare", action="store_true", help="with --ci: measure the load without the addons too (overhead ratio)"
     )
     parser.add_argument("--batch", type=int, help="batch size of the jobs (default: 100 small, 1000 medium)")
     parser.add_argument("--base-db", help="name of the base database (default: ecrm_scale_<size>)")
     parser.add_argument("--reuse-base", action="store_true", help="reuse the base database if it exists")
+    parser.add_argument(
+        "--from-db",
+        help="build the base database from a copy of this one (the four addons installed, no generated data)"
+        " instead of installing the addons",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the databases")
     parser.add_argument("--load-clients", default=None, help="comma-separated concurrency levels")
     parser.add_argument("--load-seconds", type=float, default=None, help="seconds per concurrency level")
@@ -423,6 +460,8 @@ def main():
     args.size = args.size or ("demo" if args.ci else "medium")
     pg_restart = (args.pg_restart or not args.ci) and not args.no_pg_restart
     parts = set(args.parts.split(","))
+    if set(args.crash_points.split(",")) - {"inside", "boundary"}:
+        parser.error("--crash-points: inside, boundary or both")
     workdir = Path(tempfile.mkdtemp(prefix="ecrm-scale-"))
     started = time.time()
     problems = []
@@ -436,11 +475,12 @@ def main():
             if "concurrent" in parts:
                 problems += [f"concurrent: {p}" for p in run_concurrent(base, workdir, reference, args.keep)]
             if "crash" in parts:
-                points = [("inside", CRASH_JOBS, "campaign_send" if pg_restart else None)]
-                points.append(("boundary", CRASH_JOBS if not args.ci else ["loyalty_expiry", "campaign_send"], None))
+                # every job killed inside a batch, every job killed at a boundary; the PostgreSQL
+                # restart in a run of its own, so that it replaces no kill
+                points = [(point, CRASH_JOBS, None) for point in args.crash_points.split(",")]
+                if pg_restart:
+                    points.append(("pg_restart", [], "campaign_send"))
                 for point, jobs, pg_job in points:
-                    if point not in args.crash_points.split(","):
-                        continue
                     outcomes, found = run_crashes(base, workdir, reference, point, jobs, pg_job, args.keep)
                     figures[f"crash_{point}"] = outcomes
                     problems += [f"crash {point}: {p}" for p in found]
@@ -448,7 +488,7 @@ def main():
             import load
 
             clients = [int(c) for c in (args.load_clients or ("1,4" if args.ci else "1,4,8,16")).split(",")]
-            seconds = args.load_seconds or (15 if args.ci else 45)
+            seconds = args.load_seconds or (10 if args.ci else 45)
             # the comparison needs a second database without the addons: the full run only, or asked for
             compare = args.compare or not args.ci
             load_figures, found = load.run(

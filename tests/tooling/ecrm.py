@@ -201,21 +201,24 @@ def run_odoo_tests(server, db, addons, report, log_path, test_tags=None):
     return conf
 
 
-def run_pytest(server, db, pytest_args):
+def run_pytest(server, db, pytest_args, scale_template=None):
     """Run the pytest tests under tests/ against ``db``; return (passed, failed)."""
     junit = Path(tempfile.mkstemp(prefix="ecrm-pytest-", suffix=".xml", dir=STATE_DIR)[1])
     env = dict(
         os.environ,
         ECRM_TEST_DB=db,
+        ECRM_SCALE_TEMPLATE=scale_template or "",
         ECRM_ODOO_SRC=str(ODOO_SRC),
         ECRM_DATA_DIR=str(STATE_DIR / "filestore"),
         **server.env(),
     )
+    # a test file or folder among the arguments (e.g. tests/scale/test_scale_ci.py) runs instead of all of tests/
+    chosen = [a for a in pytest_args if not a.startswith("-") and (ROOT / a.split("::")[0]).exists()]
     cmd = [
         str(VENV_PYTHON),
         "-m",
         "pytest",
-        str(ROOT / "tests"),
+        *([] if chosen else [str(ROOT / "tests")]),
         "-p",
         "no:cacheprovider",
         f"--junitxml={junit}",
@@ -257,6 +260,7 @@ def cmd_test(args):
     if server.database_exists(db):
         say(f"Database {db!r} exists already; the test command needs a new one.")
         return 2
+    scale_template = f"{db}_scale"
     report = OdooLogReport()
     log_path = STATE_DIR / f"test-{db}.log"
     passed = failed = 0
@@ -279,10 +283,14 @@ def cmd_test(args):
             )
             os.unlink(conf)
         if not args.odoo_only:
-            p, f = run_pytest(server, db, args.pytest_args)
+            # the scale test (tests/scale) builds its databases on a copy of this one as it is now,
+            # the addons installed and nothing else: taken before the other tests write to it
+            server.copy_database(db, scale_template, STATE_DIR / "filestore")
+            p, f = run_pytest(server, db, args.pytest_args, scale_template)
             passed += p
             failed += f
     finally:
+        server.drop_database(scale_template, STATE_DIR / "filestore")
         if not args.keep_db:
             server.drop_database(db, STATE_DIR / "filestore")
         else:

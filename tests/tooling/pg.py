@@ -69,6 +69,18 @@ class Server:
         finally:
             conn.close()
 
+    def copy_database(self, template, db, filestore_root=None):
+        """``db`` as a copy of ``template`` (nobody may be connected to it) and of its filestore."""
+        conn = self.connect()
+        conn.autocommit = True
+        with conn.cursor() as cr:
+            cr.execute(f'CREATE DATABASE "{db}" TEMPLATE "{template}"')  # names from our own commands
+        conn.close()
+        if filestore_root:
+            source = Path(filestore_root) / "filestore" / template
+            if source.exists():
+                shutil.copytree(source, Path(filestore_root) / "filestore" / db, symlinks=True)
+
     def drop_database(self, db, filestore_root=None):
         conn = self.connect()
         conn.autocommit = True
