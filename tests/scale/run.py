@@ -388,13 +388,19 @@ def pg_restart_job(run, job, t0):
 def run_crashes(base, workdir, reference, point, jobs, pg_restart_job_name, keep):
     """Two servers; each job in turn is killed at ``point``, then resumes; the end results must equal
     the reference run's."""
-    run = Run(base, f"crash_{point}", workdir, servers=2).start()
+    run = Run(base, f"crash_{point}", workdir, servers=2)
+    # a job waits for its turn: one job's end triggers the next (the enrolment triggers the
+    # sending), which would otherwise run at once, before anything watches it to kill it
+    held = [run.ids[job] for job in JOB_NAMES if job in jobs or job == pg_restart_job_name]
+    cluster.query(run.db, "UPDATE ir_cron SET active = false WHERE id = ANY(%s)", [held])
+    run.start()
     outcomes = {}
     missed = []  # a crash point not reached is a failure: the run would prove nothing about it
     try:
         started = time.time()
         t0 = cluster.now_utc(run.db)
         for index, job in enumerate(JOB_NAMES):
+            cluster.query(run.db, "UPDATE ir_cron SET active = true WHERE id = %s", [run.ids[job]])
             job_t0 = cluster.now_utc(run.db)
             if job == pg_restart_job_name:
                 hit = pg_restart_job(run, job, job_t0)
